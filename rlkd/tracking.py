@@ -1,0 +1,93 @@
+"""Run tracking: metrics.jsonl (always) and Weights & Biases (on by default, offline without credentials).
+
+metrics.jsonl is the record users and tools read without W&B: one JSON object per logging step, with the step
+and every metric TRL and rlkd log. W&B never prompts or hangs: with no API key it runs offline under the output
+dir, to be uploaded later with `wandb sync <output_dir>/wandb/offline-run-*`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import netrc
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from transformers import TrainerCallback
+
+from rlkd.config import ConfigError, WandbConfig
+from rlkd.io import append_jsonl
+
+logger = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.jsonl"
+
+
+class MetricsJSONLCallback(TrainerCallback):
+    """Appends each log event (on the main process) to <output_dir>/metrics.jsonl."""
+
+    def __init__(self, output_dir: str | Path):
+        self.path = Path(output_dir) / METRICS_FILE
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return
+        record: dict[str, Any] = {"step": state.global_step}
+        for key, value in logs.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                record[key] = value if math.isfinite(value) else str(value)
+            elif isinstance(value, (str, bool)):
+                record[key] = value
+        append_jsonl(self.path, record)
+
+
+def has_wandb_credentials() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or "api.wandb.ai"
+    try:
+        return netrc.netrc().authenticators(host) is not None
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+
+
+def resolve_mode(cfg: WandbConfig) -> str:
+    """auto → online with credentials, else offline; WANDB_MODE in the environment wins over auto."""
+    if cfg.mode == "auto":
+        env = os.environ.get("WANDB_MODE")
+        if env in ("online", "offline", "disabled"):
+            return env if env != "online" or has_wandb_credentials() else "offline"
+        return "online" if has_wandb_credentials() else "offline"
+    if cfg.mode == "online" and not has_wandb_credentials():
+        raise ConfigError("wandb.mode is online but no W&B credentials were found: set WANDB_API_KEY, run "
+                          "`wandb login`, or use wandb.mode: offline")
+    return cfg.mode
+
+
+def start_wandb(cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], run_id: str | None = None):
+    """Start the W&B run (TRL's WandbCallback then reuses it). Returns the run, or None when disabled."""
+    mode = resolve_mode(cfg)
+    if mode == "disabled":
+        return None
+    import wandb
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("WANDB_SILENT", "true")
+    run = wandb.init(
+        project=cfg.project,
+        entity=cfg.entity,
+        name=cfg.name,
+        group=cfg.group,
+        tags=list(cfg.tags) or None,
+        config=resolved,
+        dir=str(output_dir),
+        mode=mode,
+        id=run_id,
+        resume="allow" if run_id else None,
+        settings=wandb.Settings(init_timeout=120, console="off"),
+    )
+    if mode == "offline":
+        logger.info("W&B is offline: upload later with `wandb sync %s`", Path(run.dir).parent)
+    return run

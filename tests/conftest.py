@@ -1,0 +1,40 @@
+"""Test set-up: nothing may download (HF_HUB_OFFLINE=1 makes an accidental download fail loudly), W&B stays local,
+and the tiny student is built once per session in a temp dir."""
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+os.environ.pop("WANDB_API_KEY", None)
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    from rlkd.tiny import save_tiny_model
+
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture
+def tiny_config(tiny_model_dir, tmp_path) -> Path:
+    """configs/tiny-cpu.yaml pointed at the fixture model and a temp output dir, cut to a few fast steps."""
+    import yaml
+
+    raw = yaml.safe_load((REPO / "configs" / "tiny-cpu.yaml").read_text())
+    raw["model"]["name_or_path"] = str(tiny_model_dir)
+    raw["grpo"].update(output_dir=str(tmp_path / "run"), max_steps=3, save_steps=2, per_device_train_batch_size=8,
+                       num_generations=4)
+    raw["generation"]["max_completion_length"] = 24
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
