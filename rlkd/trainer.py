@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from trl import GRPOTrainer
 
+from rlkd.mode_metrics import ModeMetricsMixin
 
-class RLKDTrainer(GRPOTrainer):
+
+class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
     """GRPOTrainer as configured by rlkd. Reward names are resolved to callables before they reach TRL (TRL
     would load a string as a Hub reward model)."""
 
