@@ -1,6 +1,9 @@
 """The `rlkd` command line.
 
     rlkd train CONFIG [key=value ...]   GRPO training per a YAML config, with dotted overrides
+    rlkd sft CONFIG [key=value ...]     the SFT/distillation stage before RL (the config's sft: section)
+    rlkd eval CONFIG --model PATH [--model PATH2] [--out FILE] [key=value ...]
+                                        held-out accuracy, pass@k, format, length per reasoning mode → eval.json
     rlkd tiny-model OUT_DIR             build the tiny local student (tokenizer + random-init Qwen2)
     rlkd demo                           the main job on a CPU box
 
@@ -29,6 +32,16 @@ def _parser() -> argparse.ArgumentParser:
     tiny.add_argument("out_dir")
     tiny.add_argument("--seed", type=int, default=0)
 
+    sft = sub.add_parser("sft", help="SFT the student on teacher traces (optionally with logit distillation)")
+    sft.add_argument("config", help="path to a YAML config with an sft: section")
+    sft.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. sft.args.max_steps=4")
+
+    ev = sub.add_parser("eval", help="evaluate one or two models per reasoning mode on the held-out split")
+    ev.add_argument("config", help="path to a YAML config (its data, generation and eval sections are used)")
+    ev.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. eval.num_samples=4")
+    ev.add_argument("--model", action="append", required=True, metavar="PATH", help="a model dir or Hub id; repeat")
+    ev.add_argument("--out", default=None, help="where to write eval.json (default: <grpo.output_dir>/eval.json)")
+
     sub.add_parser("demo", help="build the tiny student and train it with configs/tiny-cpu.yaml")
     return p
 
@@ -39,7 +52,12 @@ def _fail(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # dotted overrides may also follow options: `rlkd eval CONFIG --model M eval.num_samples=4`
+        if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides += extra
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from rewards import RewardError
     from rlkd.config import ConfigError
@@ -47,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             return _train(args.config, args.overrides)
+        if args.command == "sft":
+            return _sft(args.config, args.overrides)
+        if args.command == "eval":
+            return _eval(args.config, args.overrides, args.model, args.out)
         if args.command == "tiny-model":
             from rlkd.tiny import save_tiny_model
 
@@ -70,6 +92,25 @@ def _train(config: str, overrides: list[str]) -> int:
     from rlkd.train import run_training
 
     run_training(cfg)
+    return 0
+
+
+def _sft(config: str, overrides: list[str]) -> int:
+    from rlkd.config import load_config
+    from rlkd.sft import build_sft_config, run_sft
+
+    cfg = load_config(config, overrides)
+    build_sft_config(cfg)  # TRL's own checks, before the model and data are loaded
+    print(run_sft(cfg))
+    return 0
+
+
+def _eval(config: str, overrides: list[str], models: list[str], out: str | None) -> int:
+    from rlkd.config import load_config
+    from rlkd.evaluate import format_table, run_eval
+
+    report = run_eval(load_config(config, overrides), models, out)
+    print(format_table(report))
     return 0
 
 
