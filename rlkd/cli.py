@@ -24,6 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train with GRPO per a YAML config")
     train.add_argument("config", help="path to a YAML config (see configs/)")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. grpo.max_steps=4")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from the latest checkpoint in grpo.output_dir (and the same W&B run)")
+
+    validate = sub.add_parser("validate", help="check a config, its model, dataset and rewards without training")
+    validate.add_argument("config")
+    validate.add_argument("overrides", nargs="*", metavar="key=value")
 
     tiny = sub.add_parser("tiny-model", help="build a tiny local student model (no download)")
     tiny.add_argument("out_dir")
@@ -48,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "train":
-            return _train(args.config, args.overrides)
+            return _train(args.config, args.overrides, args.resume)
+        if args.command == "validate":
+            from rlkd.validate import validate
+
+            print(validate(args.config, args.overrides))
+            return 0
         if args.command == "tiny-model":
             from rlkd.tiny import save_tiny_model
 
@@ -64,14 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _train(config: str, overrides: list[str]) -> int:
+def _train(config: str, overrides: list[str], resume: bool = False) -> int:
     from rlkd.config import build_grpo_config, load_config
 
     cfg = load_config(config, overrides)
     build_grpo_config(cfg)  # TRL's own cross-field checks, before anything heavy is loaded
-    from rlkd.train import run_training
+    from rlkd.train import TrainingFailed, run_training
 
-    run_training(cfg)
+    try:
+        run_training(cfg, resume=resume, config_path=config)
+    except TrainingFailed as e:
+        logging.getLogger("rlkd").exception("training failed")
+        print(f"rlkd: error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -62,6 +62,8 @@ class DataConfig:
     thinking_ratio: float = 0.5  # share of thinking-on prompts when thinking is "mixed"
     thinking_style: Literal["nemotron", "slash"] = "nemotron"  # "slash": /think and /no_think (Qwen3, later Nemotron)
     system_prompt: str | None = None  # prepended to the mode line in the system message
+    # Malformed rows (missing/empty prompt or solution, over-long prompt): fail naming the row, or skip and count.
+    on_bad_rows: Literal["error", "skip"] = "error"
 
     def __post_init__(self) -> None:
         if (self.path is None) == (self.generator is None):
