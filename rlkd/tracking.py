@@ -11,6 +11,7 @@ import logging
 import math
 import netrc
 import os
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +24,7 @@ from rlkd.io import append_jsonl
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.jsonl"
+RUN_ID_WAIT_S = 180.0
 
 
 class MetricsJSONLCallback(TrainerCallback):
@@ -75,7 +77,7 @@ def start_wandb(cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], ru
 
     output_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("WANDB_SILENT", "true")
-    run = wandb.init(
+    kwargs = dict(
         project=cfg.project,
         entity=cfg.entity,
         name=cfg.name,
@@ -88,6 +90,18 @@ def start_wandb(cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], ru
         resume="allow" if run_id else None,
         settings=wandb.Settings(init_timeout=120, console="off"),
     )
+    # After a kill -9 the dead run's W&B service lingers for a while and holds its run id: resuming that id has to
+    # wait for it to notice its parent is gone.
+    deadline = time.monotonic() + RUN_ID_WAIT_S
+    while True:
+        try:
+            run = wandb.init(**kwargs)
+            break
+        except Exception as e:
+            if not run_id or "in use" not in str(e) or time.monotonic() > deadline:
+                raise
+            logger.info("W&B run %s is still held by the interrupted process; waiting", run_id)
+            time.sleep(2.0)
     if mode == "offline":
         logger.info("W&B is offline: upload later with `wandb sync %s`", Path(run.dir).parent)
     return run
