@@ -54,6 +54,7 @@ class Verifier:
         self.pool = WorkerPool(_WORKER, [f"{soft:.3f}"], workers or default_workers(), timeout, start_timeout)
         self.timeouts = 0  # samples cut by the time limit since the last take_metrics()
         self._slow_golds: set[str] = set()
+        self.last_batch: dict[str, int] = {}  # what the last score() sent to the workers (samples, golds, pairs)
 
     def score(self, solutions: Sequence[str], answers: Sequence[str | None]) -> list[float | None]:
         """One verdict per pair: None when the solution cannot be parsed, 0.0 for a missing answer (None)."""
@@ -89,6 +90,8 @@ class Verifier:
             return {"gold": job["gold"], "answers": rest} if rest else None
 
         jobs = self._jobs({g: list(a) for g, a in groups.items() if g not in gold_ok})
+        pairs = sum(len(j["answers"]) for j in jobs)
+        self.last_batch = {"samples": len(answers), "golds": len({j["gold"] for j in jobs}), "pairs": pairs}
         self.pool.run(jobs, on_reply, on_stall)
         out: list[float | None] = []
         for gold, answer in zip(solutions, answers):
