@@ -172,15 +172,22 @@ class WorkerPool:
             queue = deque(jobs)
             while len(self._workers) < self.size:
                 self._spawn()
-            while queue or any(w.job is not None for w in self._workers):
-                for w in self._workers:
-                    if w.ready and w.job is None and queue:
-                        job = queue.popleft()
-                        if not w.send(job, self.step_timeout):
-                            queue.appendleft(job)  # it never started; the dead worker is noticed on read
-                for key, _ in self._sel.select(self._next_timeout()):
-                    self._on_readable(key.data, on_reply, on_stall, queue)
-                self._expire(on_stall, queue)
+            try:
+                while queue or any(w.job is not None for w in self._workers):
+                    for w in self._workers:
+                        if w.ready and w.job is None and queue:
+                            job = queue.popleft()
+                            if not w.send(job, self.step_timeout):
+                                queue.appendleft(job)  # it never started; the dead worker is noticed on read
+                    for key, _ in self._sel.select(self._next_timeout()):
+                        self._on_readable(key.data, on_reply, on_stall, queue)
+                    self._expire(on_stall, queue)
+            except BaseException:
+                # Interrupted (Ctrl-C, a failing callback): a busy worker's late replies would be read as the next
+                # run's, so it goes; replacements start on the next run.
+                for w in [w for w in self._workers if w.job is not None]:
+                    self._retire(w)
+                raise
 
     def _next_timeout(self) -> float | None:
         """Seconds until the earliest deadline of a busy or starting worker (None: nothing to wait for)."""

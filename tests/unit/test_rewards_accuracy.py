@@ -91,11 +91,12 @@ def test_each_distinct_pair_is_verified_once(accuracy):
 
 
 def test_pathological_answer_scores_zero_within_the_limit(accuracy):
+    accuracy.take_metrics()
     start = time.monotonic()
-    scores = accuracy([PATHOLOGICAL, r"\boxed{3}"], solution=["3", "3"], thinking=[False, False])
-    assert scores == [0.0, 1.0]
+    assert accuracy([PATHOLOGICAL], solution=["3"], thinking=[False]) == [0.0]
     assert time.monotonic() - start < LIMIT + SLACK
-    assert accuracy.take_metrics()["timeouts"] >= 1
+    assert accuracy.take_metrics()["timeouts"] == 1  # counted, for rewards/accuracy/timeouts
+    assert accuracy([PATHOLOGICAL, r"\boxed{3}"], solution=["3", "3"], thinking=[False, False]) == [0.0, 1.0]
 
 
 def test_limit_holds_outside_the_main_thread(accuracy):

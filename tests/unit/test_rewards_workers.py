@@ -99,14 +99,14 @@ def test_runs_from_a_thread(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "body, message",
+    "body, start_timeout, message",
     [
-        ("raise ImportError('no math_verify here')", "exited during start-up"),  # a broken environment
-        ("import time; time.sleep(60)", "did not start within 1 s"),  # never says ready
+        ("raise ImportError('no math_verify here')", 60.0, "exited during start-up"),  # a broken environment
+        ("import time; time.sleep(60)", 1.0, "did not start within 1 s"),  # never says ready
     ],
 )
-def test_start_up_failures_are_clear_errors(tmp_path, body, message):
-    pool = WorkerPool(_script(tmp_path, body), [], size=1, step_timeout=1.0, start_timeout=1.0)
+def test_start_up_failures_are_clear_errors(tmp_path, body, start_timeout, message):
+    pool = WorkerPool(_script(tmp_path, body), [], size=1, step_timeout=1.0, start_timeout=start_timeout)
     with pytest.raises(RewardError, match=message):
         _run(pool, [{"items": ["a"]}])
     pool.close()
@@ -175,3 +175,18 @@ def test_no_worker_outlives_a_killed_trainer(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert _gone(pids)
+
+
+def test_an_interrupted_run_leaves_no_stale_replies(tmp_path):
+    pool = WorkerPool(_script(tmp_path, TOY_WORKER), [], size=1, step_timeout=5.0)
+    try:
+
+        def explode(job, reply):
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            pool.run([{"items": ["a", "b", "c"]}], explode, lambda job, n: None)
+        # the next run sees only its own replies, from a fresh worker
+        assert _run(pool, [{"items": ["d"]}]) == (["d"], [])
+    finally:
+        pool.close()
