@@ -69,8 +69,8 @@ class Verifier:
         verdicts: dict[tuple[str, str], float] = {}
 
         def on_reply(job: Job, reply: dict) -> None:
-            if "gold" in reply:
-                gold_ok[job["gold"]] = reply["gold"]
+            if "gold" in reply:  # a gold split over several jobs is usable only if every job could parse it
+                gold_ok[job["gold"]] = gold_ok.get(job["gold"], True) and reply["gold"]
                 self._note_timeout(job["gold"], reply["timeout"], in_gold=True)
             else:
                 done = job.setdefault("done", 0)

@@ -123,3 +123,25 @@ def test_hard_limit_kills_a_worker_stuck_in_c():
         assert verifier.score(["5"], [r"\boxed{5}"]) == [1.0]  # the pool goes on
     finally:
         verifier.close()
+
+
+def test_a_large_group_is_split_over_the_workers(accuracy):
+    # one prompt, 12 distinct answers: split into jobs so both workers share it; verdicts must not mix up
+    answers = [rf"\boxed{{{i}}}" for i in range(12)]
+    assert accuracy(answers, solution=["7"] * 12, thinking=[False] * 12) == [float(i == 7) for i in range(12)]
+    assert accuracy.verifier.last_batch == {"samples": 12, "golds": 1, "pairs": 12}
+
+
+def test_a_gold_that_overruns_is_unparseable_and_remembered():
+    verifier = Verifier(timeout=1.0, workers=2)
+    try:
+        # ~5 s of LaTeX parsing (math-verify leaves 9^{9^{9^{9}}} unevaluated, so a power will not do)
+        slow_gold = "$" + "+".join(rf"\frac{{1}}{{{i + 2}}}x^{{{i}}}" for i in range(200)) + "$"
+        answers = [rf"\boxed{{{i}}}" for i in range(12)]  # split into several jobs, each meeting the slow gold
+        assert verifier.score([slow_gold] * 12, answers) == [None] * 12
+        start = time.monotonic()
+        assert verifier.score([slow_gold, "2"], [r"\boxed{1}", r"\boxed{2}"]) == [None, 1.0]
+        assert verifier.last_batch["golds"] == 1  # the slow gold is not sent again
+        assert time.monotonic() - start < 1.0
+    finally:
+        verifier.close()
