@@ -20,16 +20,18 @@ from rewards.text import final_answer, full_completions, sample_modes
 from rewards.verify import Verifier
 
 
-def make_accuracy_reward(timeout: float = 5.0, workers: int | None = None):
+def make_accuracy_reward(timeout: float = 5.0, workers: int | None = None, fast_latex: bool = True):
     """An accuracy reward with a hard `timeout` (seconds) per sample, verified in `workers` processes.
 
     workers: default one per usable core (at most 8). Worker processes start on the first call, not here.
+    fast_latex: parse LaTeX with ANTLR's two-stage SLL/LL strategy (the same parse trees, ~1.5x faster);
+    false runs latex2sympy exactly as shipped.
     """
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise RewardError(f"accuracy: timeout must be a positive number of seconds, got {timeout!r}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise RewardError(f"accuracy: workers must be a positive integer (or unset for one per core), got {workers!r}")
-    verifier = Verifier(timeout=float(timeout), workers=workers)
+    verifier = Verifier(timeout=float(timeout), workers=workers, fast_latex=bool(fast_latex))
 
     def accuracy_reward(
         completions: Sequence[Any],

@@ -7,7 +7,9 @@ that overruns scores 0.0, a solution that overruns is treated as unparseable (No
 
 Fast, because a GRPO batch is G completions per prompt and the completions of a group repeat their final answers:
 - the work is grouped by solution, so each worker parses a gold answer once per group (and caches it);
-- each distinct (solution, answer) pair is verified once per batch, its verdict shared by every duplicate;
+- each distinct (solution, answer) pair is verified once per batch, its verdict shared by every duplicate, and
+  answers that parse to the same expressions share one verification;
+- LaTeX is parsed with ANTLR's two-stage SLL/LL strategy, which yields the same parse trees (_math_worker);
 - groups are spread over the workers, largest first.
 
 The extraction settings match trl.rewards.accuracy_reward, so verdicts are the same on the same answer text.
@@ -43,7 +45,12 @@ class Verifier:
     """
 
     def __init__(
-        self, timeout: float = 5.0, workers: int | None = None, start_timeout: float = 120.0, soft_limit: bool = True
+        self,
+        timeout: float = 5.0,
+        workers: int | None = None,
+        start_timeout: float = 120.0,
+        soft_limit: bool = True,
+        fast_latex: bool = True,
     ):
         if not timeout > 0:
             raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
@@ -51,7 +58,8 @@ class Verifier:
         # The worker's own (signal) limit fires first, so an ordinary slow case costs no process restart; without
         # it (soft_limit=False, for tests) every overrun is a kill.
         soft = max(timeout - 0.5, 0.8 * timeout) if soft_limit else 0.0
-        self.pool = WorkerPool(_WORKER, [f"{soft:.3f}"], workers or default_workers(), timeout, start_timeout)
+        args = [f"{soft:.3f}", str(int(fast_latex))]  # fast_latex: see _math_worker._two_stage_latex_parsing
+        self.pool = WorkerPool(_WORKER, args, workers or default_workers(), timeout, start_timeout)
         self.timeouts = 0  # samples cut by the time limit since the last take_metrics()
         self._slow_golds: set[str] = set()
         self.last_batch: dict[str, int] = {}  # what the last score() sent to the workers (samples, golds, pairs)

@@ -32,8 +32,9 @@ def tiny_config(tiny_model_dir, tmp_path) -> Path:
 
     raw = yaml.safe_load((REPO / "configs" / "tiny-cpu.yaml").read_text())
     raw["model"]["name_or_path"] = str(tiny_model_dir)
-    raw["grpo"].update(output_dir=str(tmp_path / "run"), max_steps=3, save_steps=2, per_device_train_batch_size=8,
-                       num_generations=4)
+    raw["grpo"].update(
+        output_dir=str(tmp_path / "run"), max_steps=3, save_steps=2, per_device_train_batch_size=8, num_generations=4
+    )
     raw["generation"]["max_completion_length"] = 24
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(raw))

@@ -99,3 +99,20 @@ def test_judge_verdict_any_reply(reply):
 def test_judge_template_any_values(template, question, solution, answer):
     rendered = _render(template + "{answer}{solution}", question, solution, answer)
     assert rendered.endswith(answer.strip() + solution)  # values are inserted verbatim, once
+
+
+GOLDS = [r"$\frac{3}{4}$", r"$2\sqrt{3}$", r"$x^2 - 5x + 6$", r"$[1, 3)$", r"$\{1, 2, 5\}$", "42", r"$\pi$", "x"]
+answers = st.lists(st.sampled_from([*PIECES, "3", "4", "/", "2", r"\frac{3}{4}", r"\sqrt{12}"]), max_size=30)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(gold=st.one_of(st.sampled_from(GOLDS), latexish), body=answers, boxed=st.booleans())
+def test_verdicts_equal_trl_on_any_answer_only_completion(accuracy, gold, body, boxed):
+    # rlkd parses in worker processes with two-stage (SLL, then LL) ANTLR prediction and caches parses and
+    # verdicts; none of it may change a verdict against TRL's in-process, uncached math-verify.
+    from trl.rewards import accuracy_reward as trl_accuracy
+
+    text = "".join(body)
+    text = rf"The answer is $\boxed{{{text}}}$." if boxed else text
+    expected = trl_accuracy([[{"role": "assistant", "content": text}]], [gold])
+    assert accuracy([text], solution=[gold], thinking=[False]) == expected
