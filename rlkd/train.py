@@ -27,6 +27,7 @@ def resolve_rewards(cfg: RunConfig) -> list:
 
 def run_training(cfg: RunConfig) -> Path:
     """Train per `cfg`; returns the output dir holding checkpoints, the final model and the run records."""
+    from rlkd.curriculum import CurriculumRuntime
     from rlkd.data import load_splits
     from rlkd.model import load_policy
     from rlkd.tracking import MetricsJSONLCallback, start_wandb
@@ -37,6 +38,7 @@ def run_training(cfg: RunConfig) -> Path:
     reward_funcs = resolve_rewards(cfg)
     model, tokenizer = load_policy(cfg.model)
     train_ds, eval_ds = load_splits(cfg.data)
+    curriculum = CurriculumRuntime.from_config(cfg, train_ds)  # joins pass rates and filters: before W&B starts
 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / RESOLVED_CONFIG, dump_yaml(cfg))
@@ -46,10 +48,11 @@ def run_training(cfg: RunConfig) -> Path:
             model=model,
             reward_funcs=reward_funcs,
             args=args,
-            train_dataset=train_ds,
+            train_dataset=curriculum.train_dataset,
             eval_dataset=eval_ds if args.eval_strategy != "no" else None,
             processing_class=tokenizer,
             callbacks=[MetricsJSONLCallback(out)],
+            curriculum=curriculum,
         )
         trainer.train()
         trainer.save_model(str(out))

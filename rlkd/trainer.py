@@ -8,17 +8,56 @@ an upgrade that moves a hook fails those tests loudly.
 
 from __future__ import annotations
 
+import os
+
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
 
 class RLKDTrainer(GRPOTrainer):
     """GRPOTrainer as configured by rlkd. Reward names are resolved to callables before they reach TRL (TRL
-    would load a string as a Hub reward model)."""
+    would load a string as a Hub reward model). `curriculum` is an rlkd.curriculum.CurriculumRuntime (or None for
+    plain TRL sampling)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, curriculum=None, **kwargs):
         reward_funcs = kwargs.get("reward_funcs")
         if reward_funcs is not None:
             funcs = reward_funcs if isinstance(reward_funcs, list) else [reward_funcs]
             if any(isinstance(f, str) for f in funcs):
                 raise TypeError("RLKDTrainer takes reward callables; resolve names with rewards.get_reward(name)")
+        self.curriculum = curriculum
         super().__init__(*args, **kwargs)
+
+    # -- curricula (rlkd/curriculum.py holds the logic; these hooks only route to it) ---------------------------
+
+    def _get_train_sampler(self, dataset=None):
+        sampler = self.curriculum.build_sampler(self) if self.curriculum is not None else None
+        return sampler if sampler is not None else super()._get_train_sampler(dataset)
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        if self.curriculum is not None and self.model.training:
+            self.curriculum.on_rewards(self, inputs, rewards_per_func)
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)
+        if self.curriculum is not None and self.model.training:
+            output = self.curriculum.after_scoring(self, output)
+        return output
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        if self.curriculum is not None and self.args.should_save:
+            folder = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+            self.curriculum.save(os.path.join(self._get_output_dir(trial=trial), folder))
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        super()._load_optimizer_and_scheduler(checkpoint)
+        if self.curriculum is not None and checkpoint is not None:
+            self.curriculum.load(checkpoint)
+
+    def log(self, logs, start_time=None):
+        if self.curriculum is not None:
+            self.curriculum.log_histogram(self)
+        super().log(logs, start_time)
