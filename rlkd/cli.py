@@ -1,6 +1,8 @@
 """The `rlkd` command line.
 
     rlkd train CONFIG [key=value ...]   GRPO training per a YAML config, with dotted overrides
+    rlkd passrate CONFIG [key=value ...] each train prompt's pass rate under the student (resumable JSONL)
+    rlkd plot-curriculum RUN_DIR        PNG of the curriculum's target vs realised batch pass rate
     rlkd tiny-model OUT_DIR             build the tiny local student (tokenizer + random-init Qwen2)
     rlkd demo                           the main job on a CPU box
 
@@ -31,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("config")
     validate.add_argument("overrides", nargs="*", metavar="key=value")
 
+    passrate = sub.add_parser("passrate", help="estimate each train prompt's pass rate (k samples, resumable)")
+    passrate.add_argument("config", help="path to a YAML config (see configs/)")
+    passrate.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. passrate.k=4")
+
+    plot = sub.add_parser("plot-curriculum", help="plot target vs realised batch pass rate from metrics.jsonl")
+    plot.add_argument("run_dir")
+    plot.add_argument("--out", help="PNG path (default RUN_DIR/curriculum.png)")
+
     tiny = sub.add_parser("tiny-model", help="build a tiny local student model (no download)")
     tiny.add_argument("out_dir")
     tiny.add_argument("--seed", type=int, default=0)
@@ -59,6 +69,17 @@ def main(argv: list[str] | None = None) -> int:
             from rlkd.validate import validate
 
             print(validate(args.config, args.overrides))
+            return 0
+        if args.command == "passrate":
+            from rlkd.config import load_config
+            from rlkd.passrate import run_passrate
+
+            print(run_passrate(load_config(args.config, args.overrides)))
+            return 0
+        if args.command == "plot-curriculum":
+            from rlkd.plots import plot_curriculum
+
+            print(plot_curriculum(args.run_dir, args.out))
             return 0
         if args.command == "tiny-model":
             from rlkd.tiny import save_tiny_model

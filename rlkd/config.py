@@ -83,9 +83,54 @@ class RewardSpec:
 
 @dataclass(frozen=True)
 class CurriculumConfig:
-    """How prompts are ordered into batches. `uniform` is TRL's shuffled sampling."""
+    """How prompts are ordered into batches (docs/curricula.md). `uniform` is TRL's shuffled sampling (over the
+    filtered pool when `pass_rates` is set); `gaussian` is the Llama-Nemotron curriculum over offline pass rates;
+    `online` is the same over a table updated from training. `reward` names the reward that judges correctness."""
 
-    name: Literal["uniform"] = "uniform"
+    name: Literal["uniform", "gaussian", "online"] = "uniform"
+    pass_rates: str | None = None  # the file `rlkd passrate` writes; rows are matched to the data by prompt
+    max_pass_rate: float | None = 0.75  # drop prompts whose pass rate is >= this (needs pass rates)
+    min_pass_rate: float | None = None  # and those <= this (0.0 drops never-solved prompts)
+    sigma: float = 0.1  # width of the Gaussian target, in pass-rate units
+    start: float | None = None  # centre of the first batch's target (default: the easiest level)
+    end: float | None = None  # centre of the last batch's target (default: the hardest level)
+    schedule: Literal["linear", "cosine"] = "linear"
+    levels: int | None = None  # group pass rates into multiples of 1/levels (default: exact for gaussian, 8 online)
+    prior: float = 0.5  # online: pass rate assumed for prompts with no estimate yet
+    ema: float = 0.5  # online: weight of the newest group accuracy in a prompt's estimate
+    dynamic_sampling: bool = False  # DAPO: mask groups whose accuracy is all 0 or all 1 out of the loss
+    reward: str = "accuracy"
+
+    def __post_init__(self) -> None:
+        if self.name == "gaussian" and self.pass_rates is None:
+            raise ConfigError("curriculum.name gaussian needs curriculum.pass_rates: the file `rlkd passrate` writes")
+        for key in ("max_pass_rate", "min_pass_rate", "start", "end", "prior"):
+            value = getattr(self, key)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ConfigError(f"curriculum.{key} must be a pass rate in [0, 1], got {value}")
+        low, high = self.min_pass_rate, self.max_pass_rate
+        if low is not None and high is not None and low >= high:
+            raise ConfigError(f"curriculum.min_pass_rate ({self.min_pass_rate}) must be below max_pass_rate")
+        if self.sigma <= 0:
+            raise ConfigError(f"curriculum.sigma must be > 0, got {self.sigma}")
+        if not 0.0 < self.ema <= 1.0:
+            raise ConfigError(f"curriculum.ema must be in (0, 1], got {self.ema}")
+        if self.levels is not None and self.levels < 1:
+            raise ConfigError(f"curriculum.levels must be >= 1, got {self.levels}")
+
+
+@dataclass(frozen=True)
+class PassRateConfig:
+    """`rlkd passrate`: k samples per train prompt with the generation settings, scored by curriculum.reward."""
+
+    output: str | None = None  # JSONL; default <grpo.output_dir>/passrate.jsonl
+    k: int = 8
+    batch_size: int = 16  # prompts per generation call
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.k < 1 or self.batch_size < 1:
+            raise ConfigError(f"passrate.k and passrate.batch_size must be >= 1, got {self.k} and {self.batch_size}")
 
 
 @dataclass(frozen=True)
@@ -127,6 +172,7 @@ class RunConfig:
     data: DataConfig
     rewards: list[RewardSpec]
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
+    passrate: PassRateConfig = field(default_factory=PassRateConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
     plugins: list[str] = field(default_factory=list)  # modules imported before reward lookup

@@ -55,6 +55,7 @@ def run_training(cfg: RunConfig, resume: bool = False, config_path: str | None =
     With `resume`, continue from the latest complete checkpoint in the output dir (model, optimizer, scheduler,
     RNG, rlkd state, the same W&B run); without it, an output dir that already holds checkpoints is an error.
     """
+    from rlkd.curriculum import CurriculumRuntime
     from rlkd.resume import checkpoint_step, prepare_output_dir, read_run_state, truncate_metrics, write_run_state
     from rlkd.tracking import METRICS_FILE, MetricsJSONLCallback, start_wandb
     from rlkd.trainer import RLKDTrainer
@@ -62,6 +63,7 @@ def run_training(cfg: RunConfig, resume: bool = False, config_path: str | None =
     out = cfg.output_dir
     checkpoint = prepare_output_dir(out, resume)
     args, reward_funcs, model, tokenizer, train_ds, eval_ds, report = load_run_inputs(cfg)
+    curriculum = CurriculumRuntime.from_config(cfg, train_ds)  # joins pass rates and filters: before W&B starts
 
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / RESOLVED_CONFIG, dump_yaml(cfg))
@@ -77,13 +79,12 @@ def run_training(cfg: RunConfig, resume: bool = False, config_path: str | None =
             model=model,
             reward_funcs=reward_funcs,
             args=args,
-            train_dataset=train_ds,
+            train_dataset=curriculum.train_dataset,
             eval_dataset=eval_ds if args.eval_strategy != "no" else None,
             processing_class=tokenizer,
             callbacks=[MetricsJSONLCallback(out)],
+            curriculum=curriculum,
         )
-        if checkpoint is not None:
-            trainer.load_rlkd_state(checkpoint)
         try:
             trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         except Exception as e:

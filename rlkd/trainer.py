@@ -9,9 +9,7 @@ pinned to one minor version so an upgrade that moves a hook fails those tests lo
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any, Protocol
 
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
@@ -20,42 +18,59 @@ from rlkd.io import atomic_write_json
 from rlkd.resume import RLKD_STATE
 
 
-class Stateful(Protocol):
-    def state_dict(self) -> dict[str, Any]: ...
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
-
-
 class RLKDTrainer(GRPOTrainer):
-    """GRPOTrainer as configured by rlkd.
+    """GRPOTrainer as configured by rlkd. Reward names are resolved to callables before they reach TRL (TRL
+    would load a string as a Hub reward model). `curriculum` is an rlkd.curriculum.CurriculumRuntime (or None for
+    plain TRL sampling)."""
 
-    Reward names are resolved to callables before they reach TRL (TRL would load a string as a Hub reward model).
-    `stateful` holds rlkd components (curriculum, pass-rate table, ...) whose state goes into every checkpoint.
-    """
-
-    def __init__(self, *args, stateful: dict[str, Stateful] | None = None, **kwargs):
+    def __init__(self, *args, curriculum=None, **kwargs):
         reward_funcs = kwargs.get("reward_funcs")
         if reward_funcs is not None:
             funcs = reward_funcs if isinstance(reward_funcs, list) else [reward_funcs]
             if any(isinstance(f, str) for f in funcs):
                 raise TypeError("RLKDTrainer takes reward callables; resolve names with rewards.get_reward(name)")
-        self.stateful: dict[str, Stateful] = dict(stateful or {})
+        self.curriculum = curriculum
         super().__init__(*args, **kwargs)
 
+    # -- curricula (rlkd/curriculum.py holds the logic; these hooks only route to it) ---------------------------
+
+    def _get_train_sampler(self, dataset=None):
+        sampler = self.curriculum.build_sampler(self) if self.curriculum is not None else None
+        return sampler if sampler is not None else super()._get_train_sampler(dataset)
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        if self.curriculum is not None and self.model.training:
+            self.curriculum.on_rewards(self, inputs, rewards_per_func)
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)
+        if self.curriculum is not None and self.model.training:
+            output = self.curriculum.after_scoring(self, output)
+        return output
+
+    # -- checkpoints: rlkd's own state (the curriculum) beside TRL's ----------------------------------------------
+
     def _save_checkpoint(self, model, trial):
-        # rlkd's state is written (atomically) before TRL's files: transformers writes trainer_state.json last, and
-        # a checkpoint counts as complete only when that file exists, so a complete checkpoint always has both.
+        # rlkd's state is written (atomically) before TRL's files: transformers writes trainer_state.json last, and a
+        # checkpoint counts as complete only when that file exists (rlkd.resume), so a complete one has both.
         if self.args.should_save:
             ckpt = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
-            state = {"global_step": self.state.global_step, **{k: v.state_dict() for k, v in self.stateful.items()}}
+            state = {"global_step": self.state.global_step}
+            if self.curriculum is not None:
+                state["curriculum"] = self.curriculum.state_dict()
             atomic_write_json(ckpt / RLKD_STATE, state)
         super()._save_checkpoint(model, trial)
 
-    def load_rlkd_state(self, checkpoint: str | os.PathLike) -> None:
-        """Restore rlkd components from a checkpoint (model/optimizer/RNG are restored by transformers)."""
-        path = Path(checkpoint) / RLKD_STATE
-        if not path.exists():
-            return
-        state = json.loads(path.read_text())
-        for key, component in self.stateful.items():
-            if key in state:
-                component.load_state_dict(state[key])
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        # Called by transformers on resume after the train dataloader (and so the curriculum sampler) exists.
+        super()._load_optimizer_and_scheduler(checkpoint)
+        path = Path(checkpoint) / RLKD_STATE if checkpoint is not None else None
+        if self.curriculum is not None and path is not None and path.is_file():
+            self.curriculum.load_state_dict(json.loads(path.read_text()).get("curriculum"), source=path)
+
+    def log(self, logs, start_time=None):
+        if self.curriculum is not None:
+            self.curriculum.log_histogram(self)
+        super().log(logs, start_time)
