@@ -17,10 +17,13 @@ keyword arguments).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import inspect
 import logging
+import math
+import threading
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from numbers import Real
@@ -32,6 +35,11 @@ RewardFunc = Callable[..., list]
 _REGISTRY: dict[str, Callable[..., RewardFunc]] = {}
 _ENTRY_POINTS_LOADED = False
 ENTRY_POINT_GROUP = "rlkd.rewards"
+
+
+# One batch of a reward may take this long before its samples are skipped: generous, since a judge over HTTP or a
+# slow plug-in can legitimately take minutes on a large batch, but finite, so a hang cannot stall a run for days.
+DEFAULT_BATCH_TIMEOUT_S = 600.0
 
 
 class RewardError(ValueError):
@@ -86,15 +94,18 @@ def _load_entry_points() -> None:
         _REGISTRY[ep.name] = factory
 
 
-def get_reward(name: str, **args: Any) -> RewardFunc:
-    """The reward called `name` (registry name or `module:function`), built with `args` and wrapped for safety."""
+def get_reward(name: str, *, batch_timeout: float | None = DEFAULT_BATCH_TIMEOUT_S, **args: Any) -> RewardFunc:
+    """The reward called `name` (registry name or `module:function`), built with `args` and wrapped for safety.
+
+    `batch_timeout` bounds one call (one batch) in seconds: a reward that hangs gives None for that batch.
+    """
     _load_entry_points()
     if name in _REGISTRY:
         try:
             fn = _REGISTRY[name](**args)
         except TypeError as e:
             raise RewardError(f"reward '{name}': bad args {sorted(args)}: {e}") from None
-        return _guarded(_checked(fn, name), name)
+        return _guarded(_checked(fn, name), name, batch_timeout)
     if ":" in name:
         module, _, attr = name.partition(":")
         try:
@@ -104,7 +115,7 @@ def get_reward(name: str, **args: Any) -> RewardFunc:
         _checked(fn, name)
         if args:
             fn = functools.partial(fn, **args)
-        return _guarded(fn, attr)
+        return _guarded(fn, attr, batch_timeout)
     known = ", ".join(registered_names())
     raise RewardError(f"unknown reward '{name}'; known rewards: {known} (or give package.module:function)")
 
@@ -132,7 +143,35 @@ def _is_async(fn: Any) -> bool:
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
 
 
-def _guarded(fn: RewardFunc, name: str) -> RewardFunc:
+class _Hung(Exception):
+    pass
+
+
+def _call_bounded(fn: Callable[..., Any], kwargs: dict[str, Any], timeout: float | None) -> Any:
+    """Call `fn` in a daemon thread and stop waiting after `timeout` seconds (the thread is abandoned, and being a
+    daemon it cannot keep the process alive). Python cannot kill a thread; rewards that must be killable (math-verify)
+    run their work in worker processes."""
+    if timeout is None:
+        return fn(**kwargs)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["out"] = fn(**kwargs)
+        except BaseException as e:  # handed to the caller's thread
+            box["error"] = e
+
+    thread = threading.Thread(target=target, name="rlkd-reward", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise _Hung
+    if "error" in box:
+        raise box["error"]
+    return box["out"]
+
+
+def _guarded(fn: RewardFunc, name: str, batch_timeout: float | None = DEFAULT_BATCH_TIMEOUT_S) -> RewardFunc:
     state = {"logged": False, "errors": 0}
     take_metrics = getattr(fn, "take_metrics", None)
 
@@ -155,6 +194,10 @@ def _guarded(fn: RewardFunc, name: str) -> RewardFunc:
                 "returned %s for %d completions; expected a list of numbers or None of that length", _shape(out), n
             )
             out, failed = [None] * n, n
+        elif any(v is not None and not math.isfinite(v) for v in out):
+            log_once("returned NaN or infinity")
+            bad = [v is not None and not math.isfinite(v) for v in out]
+            out, failed = [None if b else v for v, b in zip(out, bad)], sum(bad)
         extra = dict(take_metrics()) if take_metrics is not None else {}
         failed += int(extra.pop("errors", 0))
         state["errors"] += failed
@@ -168,7 +211,10 @@ def _guarded(fn: RewardFunc, name: str) -> RewardFunc:
 
         async def reward(completions, **kwargs):
             try:
-                out = await fn(completions=completions, **kwargs)
+                out = await asyncio.wait_for(fn(completions=completions, **kwargs), batch_timeout)
+            except asyncio.TimeoutError:
+                log_once("took longer than %s s on a batch", batch_timeout)
+                out = None
             except Exception:
                 log_once("raised", exc_info=True)
                 out = None
@@ -178,7 +224,10 @@ def _guarded(fn: RewardFunc, name: str) -> RewardFunc:
 
         def reward(completions, **kwargs):
             try:
-                out = fn(completions=completions, **kwargs)
+                out = _call_bounded(fn, {"completions": completions, **kwargs}, batch_timeout)
+            except _Hung:
+                log_once("took longer than %s s on a batch", batch_timeout)
+                out = None
             except Exception:
                 log_once("raised", exc_info=True)
                 out = None

@@ -79,6 +79,7 @@ class RewardSpec:
     name: str
     weight: float = 1.0
     args: dict[str, Any] = field(default_factory=dict)
+    batch_timeout: float | None = 600.0  # seconds one batch may take before its samples are skipped (None: no limit)
 
 
 @dataclass(frozen=True)

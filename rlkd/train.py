@@ -28,7 +28,7 @@ def resolve_rewards(cfg: RunConfig) -> list:
     from rewards import get_reward, import_plugins
 
     import_plugins(cfg.plugins)
-    return [get_reward(spec.name, **spec.args) for spec in cfg.rewards]
+    return [get_reward(spec.name, batch_timeout=spec.batch_timeout, **spec.args) for spec in cfg.rewards]
 
 
 def load_run_inputs(cfg: RunConfig):
