@@ -66,3 +66,42 @@ def plot_curriculum(run_dir: str | Path, out: str | Path | None = None) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+TRAINING = (
+    ("reward", "total reward (weighted)", "tab:blue"),
+    ("rewards/accuracy/mean", "accuracy", "tab:green"),
+    ("rewards/format/mean", "format", "tab:orange"),
+)
+
+
+def plot_training(run_dir: str | Path, out: str | Path) -> Path:
+    """Reward and accuracy over training steps (overall and per reasoning mode), from metrics.jsonl."""
+    run_dir = Path(run_dir)
+    records = [r for r in read_jsonl(run_dir / METRICS_FILE) if "step" in r and "reward" in r]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    for key, label, color in TRAINING:
+        steps, values = _series(records, key)
+        if steps:
+            top.plot(steps, values, color=color, label=label)
+    top.set_ylabel("reward (batch mean)")
+    top.legend(loc="best")
+    top.set_title(f"GRPO: {run_dir.name}")
+    for mode, color in (("on", "tab:purple"), ("off", "tab:brown")):
+        steps, values = _series(records, f"modes/{mode}/accuracy")
+        if steps:
+            bottom.plot(steps, values, color=color, label=f"accuracy, thinking {mode}")
+    bottom.set_ylabel("accuracy (batch)")
+    bottom.set_xlabel("step")
+    bottom.set_ylim(-0.02, 1.02)
+    bottom.legend(loc="best")
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
