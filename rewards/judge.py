@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rewards.registry import RewardError
-from rewards.text import THINK_CLOSE, completion_text, final_answer, full_completions, sample_modes
+from rewards.text import THINK_CLOSE, completion_text, final_answers
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +93,7 @@ def make_judge_reward(
         **_,
     ) -> list[float | None]:
         n = len(completions)
-        if len(solution) != n:
-            raise RewardError(f"solution has {len(solution)} values for {n} completions")
-        modes = sample_modes(n, prompts, thinking)
-        answers = [final_answer(t, m) for t, m in zip(full_completions(completions, prompts, modes), modes)]
+        answers = final_answers(completions, solution, prompts, thinking)
         out: list[float | None] = [None] * n
         asks: dict[str, list[int]] = {}  # the rendered question -> the samples it decides
         for i, answer in enumerate(answers):
