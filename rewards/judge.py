@@ -103,10 +103,12 @@ def make_judge_reward(
             question = _question(prompts[i]) if prompts is not None else ""
             content = _render(prompt_template, question, "" if solution[i] is None else str(solution[i]), answer)
             asks.setdefault(content, []).append(i)
-        if not asks:
-            return out
-        replies = _ask_all(client, state, list(asks), system_prompt, max_tokens, temperature, extra_body, concurrency)
-        raw: list[str | None] = [None] * n
+        replies = (
+            _ask_all(client, state, list(asks), system_prompt, max_tokens, temperature, extra_body, concurrency)
+            if asks
+            else []
+        )
+        raw: list[str | None] = [None] * n  # the judge's replies, for TRL's completions table
         for indices, reply in zip(asks.values(), replies):
             if isinstance(reply, _CallFailed):
                 state["errors"] += len(indices)
