@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewards.registry import RewardError
-from rewards.text import final_answer, full_completions, sample_modes
+from rewards.text import final_answers
 from rewards.verify import Verifier
 
 
@@ -40,11 +40,7 @@ def make_accuracy_reward(timeout: float = 5.0, workers: int | None = None, fast_
         thinking: Sequence[Any] | None = None,
         **_,
     ) -> list[float | None]:
-        if len(solution) != len(completions):
-            raise RewardError(f"solution has {len(solution)} values for {len(completions)} completions")
-        modes = sample_modes(len(completions), prompts, thinking)
-        texts = full_completions(completions, prompts, modes)
-        answers = [final_answer(t, m) for t, m in zip(texts, modes)]
+        answers = final_answers(completions, solution, prompts, thinking)
         return verifier.score(["" if s is None else str(s) for s in solution], answers)
 
     accuracy_reward.verifier = verifier

@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rewards.registry import RewardError
-from rewards.text import THINK_CLOSE, completion_text, final_answer, full_completions, sample_modes
+from rewards.text import THINK_CLOSE, completion_text, final_answers
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +93,7 @@ def make_judge_reward(
         **_,
     ) -> list[float | None]:
         n = len(completions)
-        if len(solution) != n:
-            raise RewardError(f"solution has {len(solution)} values for {n} completions")
-        modes = sample_modes(n, prompts, thinking)
-        answers = [final_answer(t, m) for t, m in zip(full_completions(completions, prompts, modes), modes)]
+        answers = final_answers(completions, solution, prompts, thinking)
         out: list[float | None] = [None] * n
         asks: dict[str, list[int]] = {}  # the rendered question -> the samples it decides
         for i, answer in enumerate(answers):
@@ -106,10 +103,12 @@ def make_judge_reward(
             question = _question(prompts[i]) if prompts is not None else ""
             content = _render(prompt_template, question, "" if solution[i] is None else str(solution[i]), answer)
             asks.setdefault(content, []).append(i)
-        if not asks:
-            return out
-        replies = _ask_all(client, state, list(asks), system_prompt, max_tokens, temperature, extra_body, concurrency)
-        raw: list[str | None] = [None] * n
+        replies = (
+            _ask_all(client, state, list(asks), system_prompt, max_tokens, temperature, extra_body, concurrency)
+            if asks
+            else []
+        )
+        raw: list[str | None] = [None] * n  # the judge's replies, for TRL's completions table
         for indices, reply in zip(asks.values(), replies):
             if isinstance(reply, _CallFailed):
                 state["errors"] += len(indices)

@@ -142,3 +142,17 @@ def final_answer(text: str, thinking: bool) -> str | None:
     if thinking:
         return None
     return text
+
+
+def final_answers(
+    completions: Sequence[Any],
+    solution: Sequence[Any],
+    prompts: Sequence[Any] | None = None,
+    thinking: Sequence[Any] | None = None,
+) -> list[str | None]:
+    """Each sample's final answer in its own mode (None: the reasoning never ended), for rewards that compare
+    against `solution`, whose length is checked here so a misaligned column is an error and not a wrong score."""
+    if len(solution) != len(completions):
+        raise RewardError(f"solution has {len(solution)} values for {len(completions)} completions")
+    modes = sample_modes(len(completions), prompts, thinking)
+    return [final_answer(t, m) for t, m in zip(full_completions(completions, prompts, modes), modes)]

@@ -15,8 +15,9 @@ reply `step_timeout` seconds (counted from the previous reply, or from sending t
 dies is killed and replaced, and the caller decides what the unfinished job becomes (`on_stall`).
 
 Clean shutdown: workers exit on end-of-file on stdin, so they go when the parent closes the pool, exits, or dies;
-when the pool was started from the main thread they also get SIGKILL from the kernel if the parent dies while they
-are stuck in C (PR_SET_PDEATHSIG fires when the *thread* that started them ends, hence main thread only).
+and they get SIGKILL from the kernel if the parent dies while they are stuck in C (PR_SET_PDEATHSIG). That signal
+fires when the *thread* that started a process ends, and rewards may be called from short-lived threads, so every
+worker is started by one long-lived spawner thread.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import selectors
 import subprocess
 import sys
@@ -32,6 +34,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 from rewards.registry import RewardError
@@ -46,6 +49,38 @@ _CLOSE_GRACE_S = 2.0
 Job = dict
 OnReply = Callable[[Job, dict], None]
 OnStall = Callable[[Job, int], "Job | None"]
+
+
+class _Spawner:
+    """Starts processes from one thread that lives as long as this process, whichever thread asks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def popen(self, argv: list[str], **kwargs) -> subprocess.Popen:
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid():  # threads do not survive a fork
+                self._requests = queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._serve, name="rlkd-worker-spawner", daemon=True)
+                self._thread.start()
+                self._pid = os.getpid()
+        result: Future = Future()
+        self._requests.put((argv, kwargs, result))
+        return result.result()
+
+    def _serve(self) -> None:
+        while True:
+            argv, kwargs, result = self._requests.get()
+            try:
+                result.set_result(subprocess.Popen(argv, **kwargs))
+            except BaseException as e:  # handed to the caller, who raises it
+                result.set_exception(e)
+
+
+_SPAWNER = _Spawner()
 
 
 class _Worker:
@@ -126,9 +161,8 @@ class WorkerPool:
     # -- lifecycle ------------------------------------------------------------------------------------------------
 
     def _spawn(self) -> _Worker:
-        pdeathsig = threading.current_thread() is threading.main_thread()
-        argv = [sys.executable, "-c", _BOOT, str(self.script), str(os.getpid()), str(int(pdeathsig)), *self.args]
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
+        argv = [sys.executable, "-c", _BOOT, str(self.script), str(os.getpid()), "1", *self.args]
+        proc = _SPAWNER.popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
         worker = _Worker(proc, time.monotonic() + self.start_timeout)
         self._sel.register(worker.fd, selectors.EVENT_READ, worker)
         self._workers.append(worker)

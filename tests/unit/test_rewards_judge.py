@@ -134,3 +134,18 @@ def test_the_key_is_sent_from_the_env_and_stays_out_of_the_config(monkeypatch, t
 )
 def test_parse_verdict(reply, expected):
     assert parse_verdict(reply) == expected
+
+
+def test_no_final_answer_scores_zero_without_a_call():
+    # the server is down, yet nothing fails: unfinished reasoning and empty answers need no judge
+    judge = get_reward("judge", base_url=f"http://127.0.0.1:{_closed_port()}/v1", model="m", retries=0)
+    metrics, extra = Metrics(), {}
+    scores = judge(
+        completions=["<think>still thinking", "<think>r</think>  "],
+        solution=["1", "1"],
+        thinking=[True, True],
+        log_metric=metrics,
+        log_extra=lambda column, values: extra.setdefault(column, []).extend(values),
+    )
+    assert scores == [0.0, 0.0] and metrics["rewards/judge/errors"] == 0.0
+    assert extra == {"judge_reply": [None, None]}  # one value per sample, so TRL's completions table lines up

@@ -3,7 +3,7 @@
 import pytest
 
 from rewards import RewardError
-from rewards.text import completion_text, final_answer, full_completions, prompt_mode, sample_modes
+from rewards.text import completion_text, final_answer, final_answers, full_completions, prompt_mode, sample_modes
 
 SYS_ON = [{"role": "system", "content": "detailed thinking on"}, {"role": "user", "content": "1+1?"}]
 SYS_OFF = [{"role": "system", "content": "detailed thinking off"}, {"role": "user", "content": "1+1?"}]
@@ -104,3 +104,10 @@ def test_prefilled_think(prompt, template_prefills, mode, expected):
 )
 def test_final_answer(text, thinking, expected):
     assert final_answer(text, thinking) == expected
+
+
+def test_final_answers_per_mode_and_aligned_solution():
+    prompts = [SYS_ON, SYS_OFF]
+    assert final_answers(["<think>r</think>4", "4"], ["4", "4"], prompts) == ["4", "4"]
+    with pytest.raises(RewardError, match="solution has 1 values for 2 completions"):  # a misaligned column
+        final_answers(["a", "b"], ["4"], prompts)

@@ -88,14 +88,21 @@ def test_a_bad_step_is_cut_and_the_rest_of_the_job_goes_on(tmp_path, bad):
         pool.close()
 
 
-def test_runs_from_a_thread(tmp_path):
+def test_runs_from_a_thread_and_outlives_it(tmp_path):
     pool = WorkerPool(_script(tmp_path, TOY_WORKER), [], size=1, step_timeout=1.0)
-    out = []
-    thread = threading.Thread(target=lambda: out.append(_run(pool, [{"items": ["a", "hang"]}])))
-    thread.start()
-    thread.join(timeout=30)
-    pool.close()
-    assert out == [(["a"], [("hang", 1)])]
+    try:
+        out = []
+        thread = threading.Thread(target=lambda: out.append(_run(pool, [{"items": ["a", "hang"]}])))
+        thread.start()
+        thread.join(timeout=30)
+        assert out == [(["a"], [("hang", 1)])]
+        # the replacement was started while that thread ran; the thread's end must not kill it (PDEATHSIG is
+        # tied to the starting thread, hence the long-lived spawner thread)
+        pids = pool.pids
+        time.sleep(0.5)
+        assert _run(pool, [{"items": ["b"]}]) == (["b"], []) and pool.pids == pids and pool.stalls == 1
+    finally:
+        pool.close()
 
 
 @pytest.mark.parametrize(
@@ -159,14 +166,33 @@ def test_no_worker_outlives_a_normal_exit_and_main_is_not_rerun(tmp_path):
     assert proc.returncode == 0 and _gone(_pids(lines[2]))
 
 
-def test_no_worker_outlives_a_killed_trainer(tmp_path):
+@pytest.mark.parametrize(
+    "in_thread",
+    [
+        False,  # rewards called from the main thread (TRL's default)
+        True,  # ... or each call from its own short-lived thread (a per-call time guard does this)
+    ],
+)
+def test_no_worker_outlives_a_killed_trainer(tmp_path, in_thread):
     # The trainer is SIGKILLed while a worker is stuck in a C call (no soft limit, a long hard limit).
-    tail = (
-        "from rewards.verify import Verifier\n"
-        "v = Verifier(timeout=300, workers=1, soft_limit=False)\n"
-        "v.score(['1'], [r'\\boxed{1}'])\n"
-        "print('PIDS', *v.pool.pids, flush=True)\n"
-        "v.score(['3'], [r'\\boxed{9^{9^{9^{9}}}}'])\n"
+    tail = textwrap.dedent(
+        f"""
+        import threading
+        from rewards.verify import Verifier
+
+        def call(fn):
+            if {in_thread}:
+                thread = threading.Thread(target=fn)
+                thread.start()
+                thread.join()
+            else:
+                fn()
+
+        v = Verifier(timeout=300, workers=1, soft_limit=False)
+        call(lambda: v.score(['1'], [r'\\boxed{{1}}']))
+        print('PIDS', *v.pool.pids, flush=True)
+        call(lambda: v.score(['3'], [r'\\boxed{{9^{{9^{{9^{{9}}}}}}}}']))
+        """
     )
     proc = _user_script(tmp_path, tail=tail)
     lines = [proc.stdout.readline().strip() for _ in range(4)]
