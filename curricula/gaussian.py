@@ -104,7 +104,8 @@ def check_rates(pass_rates: Sequence[float] | np.ndarray) -> np.ndarray:
 class GaussianCurriculum(PoolCurriculum):
     """Batches of distinct prompts whose pass rates follow a Gaussian target that moves from easy to hard.
 
-    `start`/`end`: the centre's first and last pass rate (default: the pool's easiest and hardest levels);
+    `start`/`end`: the centre's first and last pass rate (default: the pool's easiest and hardest levels when the
+    curriculum is made);
     `sigma`: the width, in pass-rate units; `levels`: see `pass_rate_levels`.
     """
 
@@ -137,21 +138,32 @@ class GaussianCurriculum(PoolCurriculum):
         self._rates = rates
         self.start, self.end, self.sigma, self.schedule, self.levels = start, end, sigma, schedule, levels
         self._plan: dict[str, float] = {}
+        self._levels: tuple[np.ndarray, np.ndarray] | None = None
+        # The schedule is a plan made once: by default from the pool's easiest to its hardest level at the start
+        # (an online table's extremes are its noisiest estimates, so they do not steer it).
+        first = pass_rate_levels(rates, levels)[0]
+        self._start = float(first[-1]) if start is None else start
+        self._end = float(first[0]) if end is None else end
 
     def current_rates(self) -> np.ndarray:
         """The estimates batches are drawn by (fixed here; the online curriculum's move)."""
         return self._rates
 
+    def current_levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """(level values, level of each prompt) for the current rates; fixed rates are grouped once."""
+        if self._levels is None:
+            self._levels = pass_rate_levels(self._rates, self.levels)
+        return self._levels
+
     def centre(self, position: int | None = None) -> float:
-        levels, _ = pass_rate_levels(self.current_rates(), self.levels)
-        start = levels[-1] if self.start is None else self.start  # easiest: the highest pass rate
-        end = levels[0] if self.end is None else self.end
-        return schedule_centre(self.progress(position), start, end, self.schedule)
+        return self._centre(position)
+
+    def _centre(self, position: int | None = None) -> float:
+        return schedule_centre(self.progress(position), self._start, self._end, self.schedule)
 
     def _choose(self, candidates: np.ndarray, n: int) -> np.ndarray:
-        rates = self.current_rates()
-        levels, level_of = pass_rate_levels(rates, self.levels)
-        centre = self.centre()
+        levels, level_of = self.current_levels()
+        centre = self._centre()
         cand_level = level_of[candidates]
         available = np.bincount(cand_level, minlength=len(levels))
         weights = gaussian_weights(levels, centre, self.sigma)

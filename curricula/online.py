@@ -2,8 +2,10 @@
 are drawn by it (beyond the paper, which estimates pass rates once, before training).
 
 Estimates are continuous (moving averages), so they are grouped into `levels` equal steps (default 8, the
-resolution of 8-sample estimates). The centre's default start/end follow the table's current easiest and hardest
-levels. Prompts with no offline estimate start at the table's prior.
+resolution of 8-sample estimates). The centre's default start/end are the table's easiest and hardest levels when
+the curriculum is made (with no offline estimates, all prompts sit at the prior, and the centre stays there: batches
+near the prior, 0.5 by default, where groups carry the most signal). Prompts with no offline estimate start at the
+table's prior.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from curricula.gaussian import GaussianCurriculum, Schedule
+from curricula.gaussian import GaussianCurriculum, Schedule, pass_rate_levels
 from curricula.table import PassRateTable
 
 
@@ -47,6 +49,9 @@ class OnlineCurriculum(GaussianCurriculum):
 
     def current_rates(self) -> np.ndarray:
         return self.table.rates()
+
+    def current_levels(self) -> tuple[np.ndarray, np.ndarray]:
+        return pass_rate_levels(self.table.rates(), self.levels)  # the table moves: regroup every batch
 
     def observe(self, indices: Sequence[int], accuracy: Sequence[float]) -> None:
         self.table.update(indices, accuracy)
