@@ -19,9 +19,16 @@ def make_problem(rng: random.Random, digits: int, ops: tuple[str, ...] = OPS) ->
     return {"question": f"{a}{op}{b}", "a": a, "b": b, "op": op, "solution": str(value), "digits": digits}
 
 
+# The user message; a shorter one (e.g. "{question}=") makes tiny-model runs faster: one token per character.
+DEFAULT_TEMPLATE = "Compute {question}. Put the answer in \\boxed{{}}."
+
+
 def generate(num: int, *, min_digits: int = 1, max_digits: int = 2, ops: tuple[str, ...] = OPS,
-             seed: int = 0) -> list[dict[str, Any]]:
-    """`num` problems, digit counts spread evenly over [min_digits, max_digits]; rows carry `prompt` and `solution`."""
+             seed: int = 0, template: str = DEFAULT_TEMPLATE) -> list[dict[str, Any]]:
+    """`num` problems, digit counts spread evenly over [min_digits, max_digits]; rows carry `prompt` and `solution`.
+
+    `template` is formatted with the question (e.g. "12+7") into the prompt text.
+    """
     if not 1 <= min_digits <= max_digits:
         raise ValueError(f"need 1 <= min_digits <= max_digits, got {min_digits}, {max_digits}")
     rng = random.Random(seed)
@@ -29,7 +36,7 @@ def generate(num: int, *, min_digits: int = 1, max_digits: int = 2, ops: tuple[s
     for i in range(num):
         digits = min_digits + i % (max_digits - min_digits + 1)
         p = make_problem(rng, digits, tuple(ops))
-        p["prompt"] = f"Compute {p['question']}. Put the answer in \\boxed{{}}."
+        p["prompt"] = template.format(question=p["question"])
         rows.append(p)
     return rows
 

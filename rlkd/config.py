@@ -60,7 +60,8 @@ class DataConfig:
     # The Llama-Nemotron reasoning toggle: the system message says "detailed thinking on" or "... off".
     thinking: Literal["on", "off", "mixed", "none"] = "on"
     thinking_ratio: float = 0.5  # share of thinking-on prompts when thinking is "mixed"
-    thinking_style: Literal["nemotron", "slash"] = "nemotron"  # "slash": /think and /no_think (Qwen3, later Nemotron)
+    # "slash": /think and /no_think (Qwen3, later Nemotron); "enable_thinking": the chat template's flag (Qwen3).
+    thinking_style: Literal["nemotron", "slash", "enable_thinking"] = "nemotron"
     system_prompt: str | None = None  # prepended to the mode line in the system message
     # Malformed rows (missing/empty prompt or solution, over-long prompt): fail naming the row, or skip and count.
     on_bad_rows: Literal["error", "skip"] = "error"
@@ -168,6 +169,55 @@ class WandbConfig:
 
 
 @dataclass(frozen=True)
+class SFTConfig:
+    """The SFT/distillation stage before RL (`rlkd sft`), on TRL's SFTTrainer.
+
+    Traces: the symbolic teacher's paired on/off responses when data.generator is arithmetic, else the dataset's
+    `completion_column`. `args` goes to trl.SFTConfig as is, like `grpo:` (output_dir defaults to
+    `<grpo.output_dir>-sft`). With a `teacher` model (same tokenizer as the student) the loss is
+    alpha·CE + (1 − alpha)·KL(teacher_τ ‖ student_τ)·τ², τ = `temperature`.
+    """
+
+    num_problems: int | None = None  # teacher problems (arithmetic); None: as many as data's train split
+    completion_column: str = "completion"
+    teacher: str | None = None
+    alpha: float = 0.5
+    temperature: float = 2.0
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ConfigError(f"sft.alpha must be in [0, 1] (the weight of the cross-entropy term), got {self.alpha}")
+        if self.temperature <= 0:
+            raise ConfigError(f"sft.temperature must be > 0 (the softening temperature), got {self.temperature}")
+        if self.num_problems is not None and self.num_problems < 1:
+            raise ConfigError(f"sft.num_problems must be >= 1, got {self.num_problems}")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """`rlkd eval`: greedy accuracy plus pass@k from `num_samples` samples per prompt, on the held-out split."""
+
+    num_samples: int = 8
+    pass_k: list[int] = field(default_factory=lambda: [1, 8])
+    temperature: float | None = None  # None: generation.temperature (what GRPO samples at)
+    top_p: float | None = None  # None: generation.top_p
+    max_new_tokens: int | None = None  # None: generation.max_completion_length
+    batch_size: int = 64
+    max_examples: int | None = None  # None: the whole eval split
+    seed: int = 0  # sampling seed, so two models are compared on the same random stream
+
+    def __post_init__(self) -> None:
+        if self.num_samples < 1:
+            raise ConfigError(f"eval.num_samples must be >= 1, got {self.num_samples}")
+        bad = [k for k in self.pass_k if not 1 <= k <= self.num_samples]
+        if bad:
+            raise ConfigError(f"eval.pass_k values must be in [1, eval.num_samples={self.num_samples}]; got {bad}")
+        if self.batch_size < 1:
+            raise ConfigError(f"eval.batch_size must be >= 1, got {self.batch_size}")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     model: ModelConfig
     data: DataConfig
@@ -176,6 +226,8 @@ class RunConfig:
     passrate: PassRateConfig = field(default_factory=PassRateConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     plugins: list[str] = field(default_factory=list)  # modules imported before reward lookup
     grpo: dict[str, Any] = field(default_factory=dict)  # passed to trl.GRPOConfig as is
 
@@ -421,6 +473,20 @@ def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
         # Dataset columns (solution, thinking, ...) must reach the reward functions.
         remove_unused_columns=False,
     )
+    if cfg.data.thinking_style == "enable_thinking":
+        # TRL applies chat_template_kwargs to every prompt alike, so in GRPO the flag cannot vary per sample
+        # (SFT and eval render each row with its own flag, so they can mix modes).
+        if cfg.data.thinking not in ("on", "off"):
+            raise ConfigError(
+                "data.thinking_style enable_thinking sets one mode for a whole GRPO run: set data.thinking to on or "
+                "off, or use thinking_style nemotron or slash (a per-sample system line) to train mixed modes"
+            )
+        template_kwargs = kwargs.get("chat_template_kwargs") or {}
+        want = cfg.data.thinking == "on"
+        if not isinstance(template_kwargs, dict) or template_kwargs.get("enable_thinking", want) != want:
+            raise ConfigError(f"grpo.chat_template_kwargs must be a mapping without an enable_thinking that "
+                              f"contradicts data.thinking: {cfg.data.thinking}")
+        kwargs["chat_template_kwargs"] = {**template_kwargs, "enable_thinking": want}
     import torch
 
     cuda = torch.cuda.is_available()

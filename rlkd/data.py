@@ -6,6 +6,11 @@ message "detailed thinking on" / "detailed thinking off" (or `/think` / `/no_thi
 
 Rows are handled as Python dicts between loading and the final `Dataset.from_list`: a JSONL file with one malformed
 row (a list where a string should be) would otherwise fail inside Arrow with no row number.
+
+With thinking_style "enable_thinking" (templates such as Qwen3's that take the flag as a template argument) no mode
+line is written; each row gets a `chat_template_kwargs` column ({"enable_thinking": mode}) that TRL's SFTTrainer and
+`rlkd eval` apply per row. TRL's GRPOTrainer applies one global `chat_template_kwargs` to every prompt, so a GRPO run
+in this style has a single mode (rlkd.config.grpo_kwargs sets it and refuses "mixed").
 """
 
 from __future__ import annotations
@@ -32,17 +37,7 @@ def load_splits(cfg: DataConfig, report: RowReport | None = None,
     from datasets import Dataset
 
     report = report if report is not None else RowReport()
-    if cfg.generator == "arithmetic":
-        from rlkd.arithmetic import generate_splits
-
-        try:
-            splits = generate_splits(**cfg.generator_args)
-        except TypeError as e:
-            raise ConfigError(f"data.generator_args: {e}") from None
-        raw_train, raw_eval = splits["train"], splits["eval"]
-    else:
-        raw_train = load_rows(cfg.path, cfg.train_split)
-        raw_eval = load_rows(cfg.path, cfg.eval_split) if cfg.eval_split else None
+    raw_train, raw_eval = _raw_rows(cfg)
 
     def prepare(rows: list[dict], split: str, seed: int):
         indices = check_rows(rows, cfg.prompt_column, cfg.solution_column, cfg.on_bad_rows, split, report)
@@ -58,6 +53,18 @@ def load_splits(cfg: DataConfig, report: RowReport | None = None,
     train = prepare(raw_train, "train", seed=0)
     evals = prepare(raw_eval, "eval", seed=1) if raw_eval is not None else None
     return train, evals
+
+
+def _raw_rows(cfg: DataConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    if cfg.generator == "arithmetic":
+        from rlkd.arithmetic import generate_splits
+
+        try:
+            splits = generate_splits(**cfg.generator_args)
+        except TypeError as e:
+            raise ConfigError(f"data.generator_args: {e}") from None
+        return splits["train"], splits["eval"]
+    return load_rows(cfg.path, cfg.train_split), load_rows(cfg.path, cfg.eval_split) if cfg.eval_split else None
 
 
 def load_rows(path: str, split: str) -> list[dict[str, Any]]:
@@ -105,10 +112,35 @@ def _read_json_rows(path: Path) -> list[dict[str, Any]]:
     return [r if isinstance(r, dict) else {} for r in rows]
 
 
-def mode_message(cfg: DataConfig, thinking: bool) -> str:
+def mode_message(cfg: DataConfig, thinking: bool) -> str | None:
+    """The system message for a mode; None when there is none to write (enable_thinking, no system prompt)."""
+    if cfg.thinking_style not in MODE_LINES:  # the mode travels as a template argument instead
+        return cfg.system_prompt
     on, off = MODE_LINES[cfg.thinking_style]
     line = on if thinking else off
     return f"{cfg.system_prompt}\n{line}" if cfg.system_prompt else line
+
+
+def chat_template_kwargs(cfg: DataConfig, thinking: bool | None) -> dict[str, Any]:
+    """Template arguments a row is rendered with: the enable_thinking flag in that style, else none."""
+    if cfg.thinking_style == "enable_thinking" and thinking is not None:
+        return {"enable_thinking": bool(thinking)}
+    return {}
+
+
+def load_raw_splits(cfg: DataConfig) -> tuple[Any, Any | None]:
+    """(train, eval) rows as loaded or generated, unchecked and before any chat formatting, as Datasets."""
+    from datasets import Dataset
+
+    train, evals = _raw_rows(cfg)
+    return Dataset.from_list(train), Dataset.from_list(evals) if evals is not None else None
+
+
+def format_dataset(rows, cfg: DataConfig, seed: int = 0):
+    """`format_rows` over a Dataset or a list of rows, as a Dataset."""
+    from datasets import Dataset
+
+    return Dataset.from_list(format_rows(rows.to_list() if hasattr(rows, "to_list") else rows, cfg, seed))
 
 
 def format_rows(rows: list[dict[str, Any]], cfg: DataConfig, seed: int = 0) -> list[dict[str, Any]]:
@@ -124,9 +156,12 @@ def format_rows(rows: list[dict[str, Any]], cfg: DataConfig, seed: int = 0) -> l
         new = {k: v for k, v in row.items() if k not in (cfg.prompt_column, cfg.solution_column)}
         new["prompt"], new["solution"] = messages, str(row[cfg.solution_column])
         if modes is not None:
-            if messages[0]["role"] != "system":
-                new["prompt"] = [{"role": "system", "content": mode_message(cfg, modes[i])}, *messages]
+            system = mode_message(cfg, modes[i])
+            if messages[0]["role"] != "system" and system is not None:
+                new["prompt"] = [{"role": "system", "content": system}, *messages]
             new["thinking"] = modes[i]
+            if cfg.thinking_style == "enable_thinking":
+                new["chat_template_kwargs"] = chat_template_kwargs(cfg, modes[i])
         out.append(new)
     return out
 

@@ -17,8 +17,10 @@ from trl import GRPOTrainer
 from rlkd.io import atomic_write_json
 from rlkd.resume import RLKD_STATE
 
+from rlkd.mode_metrics import ModeMetricsMixin
 
-class RLKDTrainer(GRPOTrainer):
+
+class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
     """GRPOTrainer as configured by rlkd. Reward names are resolved to callables before they reach TRL (TRL
     would load a string as a Hub reward model). `curriculum` is an rlkd.curriculum.CurriculumRuntime (or None for
     plain TRL sampling)."""

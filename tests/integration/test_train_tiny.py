@@ -32,6 +32,7 @@ def test_tiny_run_trains_and_records(tiny_config):
         "name": "format",
         "weight": 0.5,
         "args": {},
+        "batch_timeout": 600.0,
     }
     assert (out / "checkpoint-2" / "model.safetensors").exists()
     assert (out / "model.safetensors").exists()  # the final policy

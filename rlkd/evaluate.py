@@ -1,0 +1,330 @@
+"""`rlkd eval CONFIG --model PATH [--model PATH2]`: held-out accuracy per reasoning mode, models side by side.
+
+For each model and each mode (both, when data.thinking is mixed: every held-out problem is asked in each mode, so
+the modes are compared on the same problems), on the data's eval split:
+- accuracy: greedy decoding, scored by rlkd's accuracy reward (math-verify of the boxed answer);
+- pass@k: `eval.num_samples` samples per problem at the GRPO sampling temperature, with the unbiased estimator of
+  Chen et al. 2021 (k ≤ n). pass@k well above greedy accuracy is the headroom GRPO can turn into accuracy;
+- format: the share of greedy completions the format reward accepts for that mode;
+- completion_length: mean generated tokens per greedy completion, the end-of-turn token included (as TRL counts).
+
+Generation is batched transformers `generate` on the chat template with add_generation_prompt (what GRPO samples
+from), rendered row by row so that per-row template arguments (enable_thinking) apply. Results go to eval.json,
+written atomically, and to W&B.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Sequence
+from math import comb
+from pathlib import Path
+from typing import Any
+
+from rlkd.config import ConfigError, RunConfig
+from rlkd.io import atomic_write_json
+
+logger = logging.getLogger(__name__)
+
+EVAL_FILE = "eval.json"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Metrics: pure functions
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from n samples of which c are correct: 1 − C(n−c, k) / C(n, k)."""
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"pass@k needs 0 <= c <= n and 1 <= k <= n; got n={n}, c={c}, k={k}")
+    if n - c < k:  # every k-subset holds a correct sample
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def mean_valid(values: Sequence[float | None]) -> float | None:
+    """Mean over values that are not None/NaN ("cannot judge"); None when nothing is left."""
+    kept = [float(v) for v in values if v is not None and not math.isnan(v)]
+    return sum(kept) / len(kept) if kept else None
+
+
+def mode_summary(
+    greedy_accuracy: Sequence[float | None],
+    greedy_format: Sequence[float | None],
+    greedy_lengths: Sequence[int],
+    sample_accuracy: Sequence[Sequence[float | None]],
+    ks: Sequence[int],
+) -> dict[str, Any]:
+    """One mode's metrics. `sample_accuracy[i]` holds problem i's n sampled verdicts; a problem whose verdicts
+    include None (its solution cannot be parsed) is left out of pass@k, like it is left out of accuracy."""
+    out: dict[str, Any] = {
+        "accuracy": mean_valid(greedy_accuracy),
+        "format": mean_valid(greedy_format),
+        "completion_length": mean_valid(greedy_lengths),
+        "num_problems": len(greedy_accuracy),
+    }
+    judged = [s for s in sample_accuracy if s and all(v is not None for v in s)]
+    for k in ks:
+        scores = [pass_at_k(len(s), sum(v >= 1.0 for v in s), k) for s in judged]
+        out[f"pass@{k}"] = sum(scores) / len(scores) if scores else None
+    return out
+
+
+Completion = tuple[str, int]  # (text, generated tokens)
+
+
+def score_mode(
+    greedy: Sequence[Completion],
+    samples: Sequence[Sequence[Completion]],
+    prompts: Sequence[Any],
+    solutions: Sequence[str],
+    thinking: Sequence[bool] | None,
+    accuracy,
+    fmt,
+    ks: Sequence[int],
+) -> dict[str, Any]:
+    """Score one mode's completions (one greedy and n samples per problem) with reward functions of TRL's signature."""
+    n = len(samples[0]) if samples else 0
+    texts = [t for t, _ in greedy]
+    flat = [t for group in samples for t, _ in group]
+    flat_acc = accuracy(
+        flat,
+        solution=[s for s in solutions for _ in range(n)],
+        prompts=[p for p in prompts for _ in range(n)],
+        thinking=[t for t in thinking for _ in range(n)] if thinking is not None else None,
+    )
+    return mode_summary(
+        greedy_accuracy=accuracy(texts, solution=solutions, prompts=prompts, thinking=thinking),
+        greedy_format=fmt(texts, prompts=prompts, thinking=thinking),
+        greedy_lengths=[length for _, length in greedy],
+        sample_accuracy=[flat_acc[i : i + n] for i in range(0, len(flat_acc), n)],
+        ks=ks,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Held-out prompts per mode
+
+
+def eval_modes(thinking: str) -> list[str]:
+    return {"mixed": ["on", "off"], "on": ["on"], "off": ["off"], "none": ["none"]}[thinking]
+
+
+def eval_rows(cfg: RunConfig) -> dict[str, Any]:
+    """mode → the held-out split formatted in that mode (every problem asked in every mode)."""
+    from rlkd.data import format_dataset, load_raw_splits
+
+    _, raw_eval = load_raw_splits(cfg.data)
+    if raw_eval is None:
+        raise ConfigError("rlkd eval needs a held-out split: set data.eval_split (or use data.generator: arithmetic)")
+    if cfg.eval.max_examples is not None:
+        raw_eval = raw_eval.select(range(min(cfg.eval.max_examples, len(raw_eval))))
+    return {
+        mode: format_dataset(raw_eval, dataclasses.replace(cfg.data, thinking=mode), seed=1)
+        for mode in eval_modes(cfg.data.thinking)
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Generation
+
+
+def generate(
+    model,
+    tokenizer,
+    prompts: Sequence[list[dict]],
+    template_kwargs: Sequence[dict],
+    *,
+    n: int,
+    sample: bool,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+    batch_size: int,
+) -> list[list[tuple[str, int]]]:
+    """n completions per prompt as (text, token count); text decoded like TRL (special tokens dropped)."""
+    import torch
+    from transformers import GenerationConfig
+
+    eos = tokenizer.eos_token_id
+    gen_cfg = GenerationConfig(
+        do_sample=sample,
+        num_return_sequences=n,
+        max_new_tokens=max_new_tokens,
+        eos_token_id=eos,
+        pad_token_id=tokenizer.pad_token_id,
+        **({"temperature": temperature, "top_p": top_p, "top_k": 0} if sample else {}),
+    )
+    texts = [
+        tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True, **kw)
+        for p, kw in zip(prompts, template_kwargs)
+    ]
+    per_call = max(1, batch_size // n)
+    out: list[list[tuple[str, int]]] = []
+    for start in range(0, len(texts), per_call):
+        enc = tokenizer(
+            texts[start : start + per_call],
+            return_tensors="pt",
+            padding=True,
+            padding_side="left",
+            add_special_tokens=False,
+        )
+        with torch.no_grad():
+            seqs = model.generate(**enc, generation_config=gen_cfg)
+        completions = seqs[:, enc["input_ids"].shape[1] :].tolist()  # (B·n, T)
+        for i in range(0, len(completions), n):
+            out.append([_decode(tokenizer, ids, eos) for ids in completions[i : i + n]])
+    return out
+
+
+def _decode(tokenizer, ids: list[int], eos: int) -> tuple[str, int]:
+    length = ids.index(eos) + 1 if eos in ids else len(ids)  # tokens after the first end-of-turn are padding
+    return tokenizer.decode(ids[:length], skip_special_tokens=True), length
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running an eval
+
+
+def evaluate_model(cfg: RunConfig, path: str, rows_by_mode: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """mode → metrics for the model at `path`."""
+    import torch
+
+    from rewards.accuracy import make_accuracy_reward
+    from rewards.format import make_format_reward
+    from rlkd.data import chat_template_kwargs
+    from rlkd.model import load_policy
+
+    ev, gen = cfg.eval, cfg.generation
+    model, tokenizer = load_policy(dataclasses.replace(cfg.model, name_or_path=path))
+    model.eval()
+    format_args = next((r.args for r in cfg.rewards if r.name == "format"), {})
+    accuracy, fmt = make_accuracy_reward(), make_format_reward(**format_args)
+    settings = dict(
+        temperature=ev.temperature or gen.temperature,
+        top_p=ev.top_p or gen.top_p,
+        max_new_tokens=ev.max_new_tokens or gen.max_completion_length,
+        batch_size=ev.batch_size,
+    )
+    results = {}
+    try:
+        for mode, rows in rows_by_mode.items():
+            prompts, solutions = list(rows["prompt"]), list(rows["solution"])
+            thinking = list(rows["thinking"]) if "thinking" in rows.column_names else None
+            kwargs = [chat_template_kwargs(cfg.data, t) for t in thinking] if thinking else [{}] * len(prompts)
+            torch.manual_seed(ev.seed)
+            greedy = [c[0] for c in generate(model, tokenizer, prompts, kwargs, n=1, sample=False, **settings)]
+            samples = generate(model, tokenizer, prompts, kwargs, n=ev.num_samples, sample=True, **settings)
+            results[mode] = score_mode(greedy, samples, prompts, solutions, thinking, accuracy, fmt, ev.pass_k)
+            logger.info("eval %s [%s]: %s", path, mode, results[mode])
+    finally:
+        accuracy.verifier.close()
+    return results
+
+
+def check_model(cfg: RunConfig, path: str) -> None:
+    """Fail fast, with a one-line ConfigError, when `path` is not a loadable model (reads only its config)."""
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(path, revision=cfg.model.revision, trust_remote_code=cfg.model.trust_remote_code)
+    except (OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(
+            f"--model '{path}' could not be loaded ({first}); give a model directory or Hub id"
+        ) from None
+
+
+def model_labels(paths: Sequence[str]) -> list[str]:
+    """Short, unique names for the models (the directory name), for tables and W&B keys."""
+    labels: list[str] = []
+    for p in paths:
+        base = Path(p.rstrip("/")).name or p
+        label, i = base, 2
+        while label in labels:
+            label, i = f"{base}#{i}", i + 1
+        labels.append(label)
+    return labels
+
+
+def run_eval(cfg: RunConfig, model_paths: Sequence[str], out: str | Path | None = None) -> dict[str, Any]:
+    """Evaluate each model on the held-out split; write eval.json (atomically) and log to W&B; return the report."""
+    from rlkd.config import to_dict
+    from rlkd.tracking import start_wandb
+
+    out = Path(out) if out is not None else cfg.output_dir / EVAL_FILE
+    for path in model_paths:  # a wrong path fails in a second, before any data is built or generated
+        check_model(cfg, path)
+    rows = eval_rows(cfg)
+    ev, gen = cfg.eval, cfg.generation
+    report: dict[str, Any] = {
+        "split": "eval",
+        "modes": list(rows),
+        "settings": {
+            "num_samples": ev.num_samples,
+            "pass_k": list(ev.pass_k),
+            "seed": ev.seed,
+            "temperature": ev.temperature or gen.temperature,
+            "top_p": ev.top_p or gen.top_p,
+            "max_new_tokens": ev.max_new_tokens or gen.max_completion_length,
+        },
+        "models": [],
+    }
+    for label, path in zip(model_labels(model_paths), model_paths):
+        report["models"].append({"label": label, "path": str(path), "modes": evaluate_model(cfg, path, rows)})
+    atomic_write_json(out, report)
+    wandb_cfg = dataclasses.replace(
+        cfg.wandb, tags=[*cfg.wandb.tags, "eval"], name=f"{cfg.wandb.name}-eval" if cfg.wandb.name else None
+    )
+    run = start_wandb(wandb_cfg, out.parent, {**to_dict(cfg), "eval_models": list(map(str, model_paths))})
+    if run is not None:
+        try:
+            log_to_wandb(run, report)
+        finally:
+            run.finish()
+    return report
+
+
+def flat_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """`eval/<model>/<mode>/<metric>` → value, for W&B summaries."""
+    return {
+        f"eval/{m['label']}/{mode}/{key}": value
+        for m in report["models"]
+        for mode, metrics in m["modes"].items()
+        for key, value in metrics.items()
+        if isinstance(value, (int, float))
+    }
+
+
+def log_to_wandb(run, report: dict[str, Any]) -> None:
+    import wandb
+
+    columns = ["model", "mode", *_metric_names(report)]
+    table = wandb.Table(columns=columns)
+    for row in table_rows(report):
+        table.add_data(*row)
+    run.log({**flat_metrics(report), "eval/table": table})
+
+
+def _metric_names(report: dict[str, Any]) -> list[str]:
+    first = report["models"][0]["modes"] if report["models"] else {}
+    return list(next(iter(first.values()), {}))
+
+
+def table_rows(report: dict[str, Any]) -> list[list[Any]]:
+    names = _metric_names(report)
+    return [
+        [m["label"], mode, *(metrics.get(k) for k in names)]
+        for m in report["models"]
+        for mode, metrics in m["modes"].items()
+    ]
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The report as an aligned text table, one row per (model, mode), for the terminal."""
+    header = ["model", "mode", *_metric_names(report)]
+    rows = [[str(c) if not isinstance(c, float) else f"{c:.3f}" for c in row] for row in table_rows(report)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    return "\n".join("  ".join(str(x).ljust(w) for x, w in zip(r, widths)) for r in [header, *rows])
