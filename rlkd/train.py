@@ -50,6 +50,7 @@ def run_training(cfg: RunConfig) -> Path:
             eval_dataset=eval_ds if args.eval_strategy != "no" else None,
             processing_class=tokenizer,
             callbacks=[MetricsJSONLCallback(out)],
+            generation=cfg.generation,
         )
         trainer.train()
         trainer.save_model(str(out))
