@@ -35,11 +35,16 @@ WEIGHTLESS_LAYERS = frozenset({"RotaryEmbedding"})
 
 
 class StaleLayerGuard(logging.Filter):
-    """Collects the layers a vLLM reload left stale, and drops the expected, per-step noise about weightless ones."""
+    """Collects the layers a vLLM reload left stale, and drops the expected, per-step noise about weightless ones.
+
+    TRL sets VLLM_LOGGING_LEVEL=ERROR on import, so vLLM would not even create the warning: while the guard is
+    active its logger is opened to WARNING (vLLM's handlers keep their own level, so nothing new is printed)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.stale: list[str] = []
+        self._logger = logging.getLogger(VLLM_RELOAD_LOGGER)
+        self._level = self._logger.level
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg != FAILED_TO_LOAD or not record.args:
@@ -51,11 +56,15 @@ class StaleLayerGuard(logging.Filter):
         return True
 
     def __enter__(self) -> StaleLayerGuard:
-        logging.getLogger(VLLM_RELOAD_LOGGER).addFilter(self)
+        self._level = self._logger.level
+        if self._logger.getEffectiveLevel() > logging.WARNING:
+            self._logger.setLevel(logging.WARNING)
+        self._logger.addFilter(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        logging.getLogger(VLLM_RELOAD_LOGGER).removeFilter(self)
+        self._logger.removeFilter(self)
+        self._logger.setLevel(self._level)
 
 
 def reload_into_vllm(llm, weights) -> None:
