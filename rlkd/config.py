@@ -396,10 +396,6 @@ def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
         import torch
 
         kwargs["bf16"] = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    if gen.backend == "vllm":
-        from rlkd.vllm_engine import check_vllm_backend
-
-        check_vllm_backend(gen)
     return kwargs
 
 
@@ -407,6 +403,10 @@ def build_grpo_config(cfg: RunConfig):
     """Construct trl.GRPOConfig, turning TRL's own cross-field checks into one-line ConfigErrors."""
     from trl import GRPOConfig
 
+    if cfg.generation.backend == "vllm":
+        from rlkd.vllm_engine import check_vllm_backend
+
+        check_vllm_backend(cfg.generation)  # this machine: vLLM installed, CUDA for server and sleep mode
     try:
         return GRPOConfig(**grpo_kwargs(cfg))
     except (ValueError, TypeError) as e:
