@@ -8,6 +8,7 @@
                                         held-out accuracy, pass@k, format, length per reasoning mode → eval.json
     rlkd tiny-model OUT_DIR             build the tiny local student (tokenizer + random-init Qwen2)
     rlkd demo                           the main job on a CPU box
+    rlkd parity RUN_DIR                 did vLLM sample from the trained policy? (exit 1 if not)
 
 Bad input (a missing file, bad YAML, an unknown key, a wrong type) prints one line on stderr saying what to fix
 and exits with status 2; heavy libraries are imported only after the config is read, so that is quick.
@@ -62,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", default="configs/tiny-cpu.yaml")
     demo.add_argument("--out", default="runs/demo")
     demo.add_argument("overrides", nargs="*", metavar="key=value")
+
+    parity = sub.add_parser("parity", help="check a vLLM run's sampler matched the policy (docs/vllm.md)")
+    parity.add_argument("run_dir", help="output dir of an `rlkd train` run with generation.backend: vllm")
+    parity.add_argument("--tolerance", type=float, default=1e-4, help="max allowed |log-prob| gap (default 1e-4)")
     return p
 
 
@@ -116,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
 
             run_demo(args.config, args.out, args.overrides)
             return 0
+        if args.command == "parity":
+            return _parity(args.run_dir, args.tolerance)
     except (ConfigError, RewardError) as e:
         return _fail(str(e))
     return 0
@@ -154,6 +161,17 @@ def _eval(config: str, overrides: list[str], models: list[str], out: str | None)
     report = run_eval(load_config(config, overrides), models, out)
     print(format_table(report))
     return 0
+
+
+def _parity(run_dir: str, tolerance: float) -> int:
+    from rlkd.parity import run_parity
+
+    rows = run_parity(run_dir)
+    step, worst = max(rows, key=lambda r: r[1] if r[1] == r[1] else float("inf"))  # NaN counts as the worst
+    ok = worst <= tolerance
+    print(f"parity: {len(rows)} logged steps, worst max |vLLM - policy| log-prob = {worst:.3g} at step {step} "
+          f"(tolerance {tolerance:g}): {'ok' if ok else 'FAILED'}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

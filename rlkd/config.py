@@ -146,6 +146,14 @@ class GenerationConfig:
     min_p: float | None = None
     repetition_penalty: float = 1.0
     max_completion_length: int = 256
+    # vLLM engine (backend: vllm); docs/vllm.md says which apply on CPU and which on GPU.
+    vllm_mode: Literal["colocate", "server"] = "colocate"  # server: `trl vllm-serve` on separate GPUs (CUDA only)
+    vllm_gpu_memory_utilization: float = 0.3  # GPU colocate: share of GPU memory for vLLM (weights + KV cache)
+    vllm_kv_cache_gib: float | None = None  # explicit KV cache size; on CPU unset = sized for one sampling batch
+    vllm_max_model_length: int | None = None  # prompt + completion tokens; unset = the model's max positions
+    vllm_enforce_eager: bool | None = None  # unset: eager on CPU (no compile at start), compiled on GPU
+    vllm_enable_sleep_mode: bool = False  # GPU colocate: offload vLLM during the optimizer step
+    vllm_cpu_threads: int | None = None  # CPU: torch threads while vLLM samples; unset = 1 (vLLM's serving default)
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
@@ -154,6 +162,9 @@ class GenerationConfig:
             raise ConfigError(f"generation.top_p must be in (0, 1], got {self.top_p}")
         if self.max_completion_length < 1:
             raise ConfigError(f"generation.max_completion_length must be >= 1, got {self.max_completion_length}")
+        from rlkd.vllm_engine import check_generation_config
+
+        check_generation_config(self)
 
 
 @dataclass(frozen=True)
@@ -252,6 +263,10 @@ OWNED_GRPO_KEYS = {
     "repetition_penalty": "generation.repetition_penalty",
     "max_completion_length": "generation.max_completion_length",
     "use_vllm": "generation.backend",
+    "vllm_mode": "generation.vllm_mode",
+    "vllm_gpu_memory_utilization": "generation.vllm_gpu_memory_utilization",
+    "vllm_max_model_length": "generation.vllm_max_model_length",
+    "vllm_enable_sleep_mode": "generation.vllm_enable_sleep_mode",
     "reward_weights": "rewards[].weight",
     "report_to": "wandb.mode",
     "run_name": "wandb.name",
@@ -467,6 +482,10 @@ def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
         repetition_penalty=gen.repetition_penalty,
         max_completion_length=gen.max_completion_length,
         use_vllm=gen.backend == "vllm",
+        vllm_mode=gen.vllm_mode,
+        vllm_gpu_memory_utilization=gen.vllm_gpu_memory_utilization,
+        vllm_max_model_length=gen.vllm_max_model_length,
+        vllm_enable_sleep_mode=gen.vllm_enable_sleep_mode,
         reward_weights=[r.weight for r in cfg.rewards],
         report_to=[] if cfg.wandb.mode == "disabled" else ["wandb"],
         run_name=cfg.wandb.name,
@@ -502,6 +521,10 @@ def build_grpo_config(cfg: RunConfig):
     """Construct trl.GRPOConfig, turning TRL's own cross-field checks into one-line ConfigErrors."""
     from trl import GRPOConfig
 
+    if cfg.generation.backend == "vllm":
+        from rlkd.vllm_engine import check_vllm_backend
+
+        check_vllm_backend(cfg.generation)  # this machine: vLLM installed, CUDA for server and sleep mode
     try:
         return GRPOConfig(**grpo_kwargs(cfg))
     except (ValueError, TypeError) as e:

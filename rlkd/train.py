@@ -84,6 +84,7 @@ def run_training(cfg: RunConfig, resume: bool = False, config_path: str | None =
             processing_class=tokenizer,
             callbacks=[MetricsJSONLCallback(out)],
             curriculum=curriculum,
+            generation=cfg.generation,
         )
         try:
             trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)

@@ -8,31 +8,44 @@ pinned to one minor version so an upgrade that moves a hook fails those tests lo
 
 from __future__ import annotations
 
+import inspect
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
+from rlkd.config import GenerationConfig
 from rlkd.io import atomic_write_json
-from rlkd.resume import RLKD_STATE
-
 from rlkd.mode_metrics import ModeMetricsMixin
+from rlkd.resume import RLKD_STATE
+from rlkd.vllm_engine import enter_colocated_engine
 
 
 class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
     """GRPOTrainer as configured by rlkd. Reward names are resolved to callables before they reach TRL (TRL
     would load a string as a Hub reward model). `curriculum` is an rlkd.curriculum.CurriculumRuntime (or None for
-    plain TRL sampling)."""
+    plain TRL sampling); `generation` carries the vLLM engine options TRL's GRPOConfig has no field for (see
+    rlkd.vllm_engine)."""
 
-    def __init__(self, *args, curriculum=None, **kwargs):
+    def __init__(self, *args, curriculum=None, generation: GenerationConfig | None = None, **kwargs):
         reward_funcs = kwargs.get("reward_funcs")
         if reward_funcs is not None:
             funcs = reward_funcs if isinstance(reward_funcs, list) else [reward_funcs]
             if any(isinstance(f, str) for f in funcs):
                 raise TypeError("RLKDTrainer takes reward callables; resolve names with rewards.get_reward(name)")
         self.curriculum = curriculum
-        super().__init__(*args, **kwargs)
+        bound = inspect.signature(GRPOTrainer.__init__).bind(self, *args, **kwargs).arguments
+        with ExitStack() as stack:
+            gen = generation or GenerationConfig()
+            cpu_vllm = enter_colocated_engine(stack, gen, bound.get("args"), bound["model"])
+            super().__init__(*args, **kwargs)
+        if cpu_vllm:
+            from rlkd.vllm_cpu import CPUVLLMGeneration
+
+            CPUVLLMGeneration.adopt(self.vllm_generation, gen.vllm_cpu_threads)
+
 
     # -- curricula (rlkd/curriculum.py holds the logic; these hooks only route to it) ---------------------------
 
