@@ -400,7 +400,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 errors.append(e)
         raise errors[-1] if len(errors) == 1 else ConfigError(f"{where}: {_describe(value)} is not a valid value")
     if origin is Literal:
-        if value in args:
+        if isinstance(value, bool) and ("on" if value else "off") in args:
+            return "on" if value else "off"  # YAML 1.1 reads a bare on/off as a boolean
+        if value in args and not isinstance(value, bool):
             return value
         raise ConfigError(f"{where} must be one of {', '.join(repr(a) for a in args)}; got {value!r}")
     if tp is bool:

@@ -161,3 +161,17 @@ def test_resolved_yaml_round_trips():
     cfg = parse_config(_raw())
     again = parse_config(yaml.safe_load(dump_yaml(cfg)))
     assert again == cfg
+
+
+def test_yaml_on_off_reads_as_the_thinking_mode():
+    # YAML 1.1 parses a bare `on`/`off` as true/false; `thinking: on` must still mean the mode.
+    raw = yaml.safe_load("thinking: on\n")
+    cfg = parse_config(_raw(data={"generator": "arithmetic", "thinking": raw["thinking"]}))
+    assert cfg.data.thinking == "on"
+    assert parse_config(_raw(data={"generator": "arithmetic", "thinking": False})).data.thinking == "off"
+
+
+@pytest.mark.parametrize("path", sorted(str(p) for p in __import__("pathlib").Path("configs").glob("*.yaml")))
+def test_every_shipped_config_parses(path):
+    # A recipe in configs/ that no longer parses is a broken promise to users; GPU recipes are parsed, not built.
+    assert load_config(path).rewards
