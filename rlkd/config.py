@@ -425,7 +425,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if tp is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"{where} must be a string; got {_describe(value)}")
+        hint = " (YAML reads a bare yes/no/on/off as a boolean: quote it)" if isinstance(value, bool) else ""
+        raise ConfigError(f"{where} must be a string; got {_describe(value)}{hint}")
     if origin is list or tp is list:
         if not isinstance(value, list):
             raise ConfigError(f"{where} must be a list; got {_describe(value)}")
@@ -436,6 +437,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         return {k: _coerce(v, args[1], f"{where}.{k}") for k, v in value.items()} if args else value
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         valid = [m.value for m in tp]
+        if value is False and "no" in valid:
+            return "no"  # YAML 1.1 reads a bare `no` (save_strategy=no) as false
         if value in valid or isinstance(value, tp):
             return value
         raise ConfigError(f"{where} must be one of {', '.join(map(repr, valid))}; got {value!r}")

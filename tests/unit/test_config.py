@@ -175,3 +175,10 @@ def test_yaml_on_off_reads_as_the_thinking_mode():
 def test_every_shipped_config_parses(path):
     # A recipe in configs/ that no longer parses is a broken promise to users; GPU recipes are parsed, not built.
     assert load_config(path).rewards
+
+
+def test_yaml_no_reads_as_the_no_strategy(tmp_path):
+    # `grpo.save_strategy=no` arrives as False from YAML; TRL's IntervalStrategy has a "no" member.
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(MINIMAL))
+    assert build_grpo_config(load_config(path, ["grpo.save_strategy=no"])).save_strategy == "no"
