@@ -42,15 +42,31 @@ def generate(num: int, *, min_digits: int = 1, max_digits: int = 2, ops: tuple[s
 
 
 def generate_splits(num_train: int = 256, num_eval: int = 64, *, seed: int = 0, **kwargs) -> dict[str, list[dict]]:
-    """Train and eval splits with no question in both (eval is held out)."""
-    rows = generate(num_train + num_eval * 3, seed=seed, **kwargs)
+    """Train and eval splits with no question in both (eval is held out).
+
+    Train is the first `num_train` distinct questions of the stream. Eval takes the next distinct questions round
+    robin over digit counts, so it spreads over difficulty like train does: short questions repeat often in the
+    stream (there are only 100 one-digit pairs per op), and a first-come eval would be mostly the longest ones.
+    """
+    rows = generate(num_train + num_eval * 10, seed=seed, **kwargs)
     seen: set[str] = set()
-    train, evals = [], []
+    train: list[dict] = []
+    by_digits: dict[int, list[dict]] = {}
     for row in rows:
         if row["question"] in seen:
             continue
         seen.add(row["question"])
-        (train if len(train) < num_train else evals).append(row)
-        if len(evals) == num_eval:
-            break
+        if len(train) < num_train:
+            train.append(row)
+        else:
+            by_digits.setdefault(row["digits"], []).append(row)
+    evals: list[dict] = []
+    queues = [iter(by_digits[d]) for d in sorted(by_digits)]
+    while len(evals) < num_eval and queues:
+        for queue in list(queues):  # a digit count that runs out leaves its share to the others
+            row = next(queue, None)
+            if row is None:
+                queues.remove(queue)
+            elif len(evals) < num_eval:
+                evals.append(row)
     return {"train": train, "eval": evals}

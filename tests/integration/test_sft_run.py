@@ -1,6 +1,7 @@
 """`rlkd sft` on the tiny student: the paired teacher dataset, a few real SFTTrainer steps that lower the loss,
 logit distillation through DistillSFTTrainer, and the config errors users see."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,7 @@ def test_teacher_dataset_is_paired_and_held_out(tiny_config):
 def test_completions_are_the_teacher_trace_for_their_mode(tiny_config):
     cfg = load_config(_config(tiny_config))
     for row in build_sft_dataset(cfg).select(range(10)):
-        question = row["prompt"][1]["content"].removeprefix("Compute ").split(".")[0]
+        question = re.search(r"\d+[+\-*]\d+", row["prompt"][1]["content"]).group()
         thinking = row["prompt"][0]["content"] == "detailed thinking on"
         assert row["completion"][0]["content"] == respond(question, thinking)
 

@@ -1,7 +1,10 @@
 """The symbolic teacher: exact traces on hand-worked problems, and every trace scored correct and well-formed by
 the very rewards GRPO trains with, in both reasoning modes."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from rewards import accuracy_reward, format_reward
 from rlkd.arithmetic import generate
@@ -46,13 +49,17 @@ def test_traces_score_full_marks_with_the_training_rewards(thinking):
     assert format_reward(completions, thinking=modes) == [1.0] * len(rows)
 
 
-def test_thinking_on_traces_fit_the_tiny_completion_budget():
-    # The tiny student writes one token per character (the think tags are one token each) and the tiny config
-    # samples 64 tokens: every 1–2 digit trace, end-of-turn token included, must fit.
-    for row in generate(300, min_digits=1, max_digits=2, seed=4):
+def test_tiny_config_traces_fit_its_completion_budget():
+    # The tiny student writes one token per character (the think tags are one token each): every thinking-on trace
+    # for the tiny config's problems, end-of-turn token included, must fit generation.max_completion_length, or
+    # SFT would teach answers that GRPO and eval then cut off.
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "tiny-cpu.yaml").read_text())
+    args = {k: v for k, v in raw["data"]["generator_args"].items() if k in ("min_digits", "max_digits", "ops")}
+    budget = raw["generation"]["max_completion_length"]
+    for row in generate(2000, seed=4, **args):
         trace = respond(row["question"], True)
         tokens = len(trace) - len("<think>") - len("</think>") + 2 + 1
-        assert tokens <= 64, (row["question"], tokens)
+        assert tokens <= budget, (row["question"], tokens)
 
 
 @pytest.mark.parametrize("question", ["1.5+2", "-3+4", "2/3", "", "3+"])  # outside what the teacher knows
