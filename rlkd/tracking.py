@@ -11,6 +11,7 @@ import logging
 import math
 import netrc
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from rlkd.io import append_jsonl
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.jsonl"
-RUN_ID_WAIT_S = 180.0
+RUN_ID_RETRIES = 10
 
 
 class MetricsJSONLCallback(TrainerCallback):
@@ -43,6 +44,32 @@ class MetricsJSONLCallback(TrainerCallback):
             elif isinstance(value, (str, bool)):
                 record[key] = value
         append_jsonl(self.path, record)
+
+
+def stop_orphaned_wandb_services() -> int:
+    """SIGTERM every wandb-core whose parent (`--pid N`) no longer exists; returns how many. Linux /proc only."""
+    stopped = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not args or not args[0].endswith(b"wandb-core") or b"--pid" not in args:
+            continue
+        try:
+            parent = int(args[args.index(b"--pid") + 1])
+            os.kill(parent, 0)
+            continue  # its process is alive: not ours to stop
+        except ProcessLookupError:
+            pass
+        except (ValueError, IndexError, PermissionError):
+            continue
+        try:
+            os.kill(int(proc.name), signal.SIGTERM)
+            stopped += 1
+        except OSError:
+            pass
+    return stopped
 
 
 def has_wandb_credentials() -> bool:
@@ -90,17 +117,19 @@ def start_wandb(cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], ru
         resume="allow" if run_id else None,
         settings=wandb.Settings(init_timeout=120, console="off"),
     )
-    # After a kill -9 the dead run's W&B service lingers for a while and holds its run id: resuming that id has to
-    # wait for it to notice its parent is gone.
-    deadline = time.monotonic() + RUN_ID_WAIT_S
-    while True:
+    # After a kill -9 the dead run's W&B service (wandb-core) outlives it and holds its run id, so resuming that id
+    # fails with "run ID ... is in use". Such a service is an orphan (the process it served is gone): stop it, then
+    # retry a few times while it shuts down.
+    for attempt in range(RUN_ID_RETRIES):
         try:
             run = wandb.init(**kwargs)
             break
         except Exception as e:
-            if not run_id or "in use" not in str(e) or time.monotonic() > deadline:
+            if not run_id or "in use" not in str(e) or attempt == RUN_ID_RETRIES - 1:
                 raise
-            logger.info("W&B run %s is still held by the interrupted process; waiting", run_id)
+            reaped = stop_orphaned_wandb_services()
+            logger.info("W&B run %s is held by the interrupted run's service; stopped %d orphan(s), retrying", run_id,
+                        reaped)
             time.sleep(2.0)
     if mode == "offline":
         logger.info("W&B is offline: upload later with `wandb sync %s`", Path(run.dir).parent)

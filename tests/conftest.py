@@ -39,3 +39,13 @@ def tiny_config(tiny_model_dir, tmp_path) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """TRL's vLLM colocate mode sets RANK/WORLD_SIZE/MASTER_ADDR in os.environ of the test process; left there, they
+    leak into later tests and into the CLI subprocesses they start (transformers then warns about a process group)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
