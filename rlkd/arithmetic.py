@@ -44,21 +44,17 @@ def generate(num: int, *, min_digits: int = 1, max_digits: int = 2, ops: tuple[s
 def generate_splits(num_train: int = 256, num_eval: int = 64, *, seed: int = 0, **kwargs) -> dict[str, list[dict]]:
     """Train and eval splits with no question in both (eval is held out).
 
-    Train is the first `num_train` distinct questions of the stream. Eval takes the next distinct questions round
-    robin over digit counts, so it spreads over difficulty like train does: short questions repeat often in the
-    stream (there are only 100 one-digit pairs per op), and a first-come eval would be mostly the longest ones.
+    Eval is drawn first, round robin over digit counts, so it spreads over difficulty like the stream does (short
+    questions repeat often: there are only 100 one-digit pairs per op, and a first-come split would leave eval
+    mostly the longest ones) and so it stays the same whatever `num_train` is. Train is then the first `num_train`
+    distinct questions of the stream that are not in eval.
     """
-    rows = generate(num_train + num_eval * 10, seed=seed, **kwargs)
-    seen: set[str] = set()
-    train: list[dict] = []
+    rows = generate(2 * num_train + 10 * num_eval, seed=seed, **kwargs)  # room for the repeats that are skipped
     by_digits: dict[int, list[dict]] = {}
+    seen: set[str] = set()
     for row in rows:
-        if row["question"] in seen:
-            continue
-        seen.add(row["question"])
-        if len(train) < num_train:
-            train.append(row)
-        else:
+        if row["question"] not in seen:
+            seen.add(row["question"])
             by_digits.setdefault(row["digits"], []).append(row)
     evals: list[dict] = []
     queues = [iter(by_digits[d]) for d in sorted(by_digits)]
@@ -69,4 +65,12 @@ def generate_splits(num_train: int = 256, num_eval: int = 64, *, seed: int = 0, 
                 queues.remove(queue)
             elif len(evals) < num_eval:
                 evals.append(row)
+    held_out = {row["question"] for row in evals}
+    train: list[dict] = []
+    for row in rows:
+        if len(train) == num_train:
+            break
+        if row["question"] not in held_out:
+            held_out.add(row["question"])  # also keeps train free of repeats
+            train.append(row)
     return {"train": train, "eval": evals}
