@@ -1,7 +1,7 @@
 """Does the curriculum pay? Vanilla TRL sampling vs rlkd's filter + Gaussian curriculum (+ online pass rates,
 + dynamic sampling) on the tiny arithmetic task, same seed and same generated completions per step.
 
-    python benchmarks/curriculum_efficiency.py --out runs/bench-curriculum [--steps 60 --seeds 0 1]
+    PYTHONPATH=. python benchmarks/curriculum_efficiency.py --out runs/bench-curriculum   # ~30 min on 2 cores
 
 What it does, self-contained and offline:
 1. builds the tiny student and SFTs it for a few hundred steps on "<think>a+b=c</think>\\boxed{c}" strings, so it
@@ -33,6 +33,8 @@ RUNS = {  # name -> curriculum overrides (pass_rates is filled in once estimated
     "filter+gaussian": {"name": "gaussian", "min_pass_rate": 0.0},  # also drop never-solved prompts
     "+online": {"name": "online", "min_pass_rate": 0.0},
     "+dynamic": {"name": "online", "min_pass_rate": 0.0, "dynamic_sampling": True},
+    # a tighter filter (also drop prompts solved once in 8): where the zero-variance dial is
+    "tight-filter+dynamic": {"name": "online", "min_pass_rate": 0.125, "dynamic_sampling": True},
 }
 OPS = ("+", "-")
 
@@ -181,11 +183,12 @@ def train_one(raw: dict, eval_rows: list[dict], train_rows: list[dict], eval_eve
         curve.append((step, held_out_accuracy(policy, tok, eval_rows, judge, temperature)))
         train_curve.append((step, held_out_accuracy(policy, tok, train_rows, judge, temperature)))
 
-    evaluate(0, model)
+    if eval_every:
+        evaluate(0, model)
 
     class HeldOut(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step % eval_every == 0:
+            if eval_every and state.global_step % eval_every == 0:
                 evaluate(state.global_step, kwargs["model"])
 
     trainer = RLKDTrainer(
@@ -219,6 +222,7 @@ def train_one(raw: dict, eval_rows: list[dict], train_rows: list[dict], eval_eve
         "completion_tokens": sum(h["completions/mean_length"] * 64 for h in logs),
         "train_seconds": wall,
         "step_time_mean": sum(step_times) / len(step_times),
+        "step_seconds": sum(step_times),  # TRL's per-step times: training only, the evaluation callback excluded
         "overhead_seconds": overhead,
     }
 
@@ -253,7 +257,7 @@ def summarise(results: dict, steps: int) -> dict:
             "completion_tokens": mean(r["completion_tokens"] for r in results[n]),
             "step_time_mean": mean(r["step_time_mean"] for r in results[n]),
             "overhead_share": sum(r["overhead_seconds"] for r in results[n])
-            / sum(r["train_seconds"] for r in results[n]),
+            / sum(r["step_seconds"] for r in results[n]),
         }
         for label, curves in (("held_out", summary["curves"]), ("train", summary["train_curves"])):
             base = curves["vanilla"]
@@ -300,6 +304,25 @@ def plot(summary: dict, results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def overhead_ab(
+    student: Path, train_file: Path, out: Path, passrates: Path, knobs: dict, judge, repeats: int = 3, steps: int = 20
+) -> dict:
+    """Plain TRL sampling vs the heaviest rlkd variant (online + dynamic sampling), alternated A B A B ... on the
+    same config without evaluation, so load from other jobs on a shared box hits both alike."""
+    ratios, shares = [], []
+    for i in range(repeats):
+        times = {}
+        for name in ("vanilla", "+dynamic"):
+            cur = {**RUNS[name], "pass_rates": str(passrates)} if RUNS[name] else {}
+            raw = run_config(student, train_file, out / f"ab-{name}-{i}", steps, 0, cur, **knobs)
+            res = train_one(raw, [], [], 0, judge)
+            times[name] = res["step_time_mean"]
+            if name != "vanilla":
+                shares.append(res["overhead_seconds"] / res["step_seconds"])
+        ratios.append(times["+dynamic"] / times["vanilla"])
+    return {"step_time_ratios": ratios, "median_ratio": sorted(ratios)[len(ratios) // 2], "hook_shares": shares}
+
+
 def sampler_cost(pool_sizes=(1_000, 10_000, 100_000), batch: int = 72, group: int = 16, batches: int = 50) -> dict:
     """Milliseconds per batch for an online decision plus its table update, at the paper's batch shape (72 x 16)."""
     import numpy as np
@@ -321,15 +344,15 @@ def sampler_cost(pool_sizes=(1_000, 10_000, 100_000), batch: int = 72, group: in
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="runs/bench-curriculum")
-    p.add_argument("--steps", type=int, default=60)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--steps", type=int, default=120)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     p.add_argument("--num-train", type=int, default=256, help="RL train prompts")
     p.add_argument("--sft-steps", type=int, default=1500)
     p.add_argument("--sft-lr", type=float, default=3e-3)
-    p.add_argument("--eval-every", type=int, default=5)
-    p.add_argument("--lr", type=float, default=1e-4, help="GRPO learning rate")
+    p.add_argument("--eval-every", type=int, default=10)
+    p.add_argument("--lr", type=float, default=3e-5, help="GRPO learning rate")
     p.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (pass rates and GRPO)")
-    p.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
+    p.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS), help="vanilla must be one")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the box is shared)")
     args = p.parse_args(argv)
 
@@ -424,6 +447,15 @@ def main(argv: list[str] | None = None) -> None:
         print(" ".join(cells))
     print(
         "steps: steps to reach vanilla's final accuracy / total steps ('-': not reached, or vanilla did not improve)"
+    )
+    ab = overhead_ab(student, train_file, out, out / "passrate.jsonl", knobs, judge)
+    summary["overhead_ab"] = ab
+    print(
+        "overhead, alternating runs of 20 steps (A B x3): step time online+dynamic / vanilla = "
+        + ", ".join(f"{r:.3f}" for r in ab["step_time_ratios"])
+        + f" (median {ab['median_ratio']:.3f}); time inside rlkd's sampler and hooks = "
+        + ", ".join(f"{x:.2%}" for x in ab["hook_shares"])
+        + " of step time"
     )
     cost = sampler_cost()
     summary["sampler_ms_per_batch"] = cost
