@@ -30,8 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train with GRPO per a YAML config")
     train.add_argument("config", help="path to a YAML config (see configs/)")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. grpo.max_steps=4")
-    train.add_argument("--resume", action="store_true",
-                       help="continue from the latest checkpoint in grpo.output_dir (and the same W&B run)")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the latest checkpoint in grpo.output_dir (and the same W&B run)",
+    )
 
     validate = sub.add_parser("validate", help="check a config, its model, dataset and rewards without training")
     validate.add_argument("config")
@@ -169,8 +172,10 @@ def _parity(run_dir: str, tolerance: float) -> int:
     rows = run_parity(run_dir)
     step, worst = max(rows, key=lambda r: r[1] if r[1] == r[1] else float("inf"))  # NaN counts as the worst
     ok = worst <= tolerance
-    print(f"parity: {len(rows)} logged steps, worst max |vLLM - policy| log-prob = {worst:.3g} at step {step} "
-          f"(tolerance {tolerance:g}): {'ok' if ok else 'FAILED'}")
+    print(
+        f"parity: {len(rows)} logged steps, worst max |vLLM - policy| log-prob = {worst:.3g} at step {step} "
+        f"(tolerance {tolerance:g}): {'ok' if ok else 'FAILED'}"
+    )
     return 0 if ok else 1
 
 

@@ -68,7 +68,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if (self.path is None) == (self.generator is None):
-            raise ConfigError("data: set exactly one of data.path (a dataset file, directory or Hub id) or data.generator")
+            raise ConfigError(
+                "data: set exactly one of data.path (a dataset file, directory or Hub id) or data.generator"
+            )
         if not 0.0 <= self.thinking_ratio <= 1.0:
             raise ConfigError(f"data.thinking_ratio must be in [0, 1], got {self.thinking_ratio}")
 
@@ -477,7 +479,9 @@ def _check_grpo_section(grpo: dict[str, Any]) -> None:
 def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
     """The full keyword arguments for trl.GRPOConfig: the user's grpo section plus the settings rlkd owns."""
     types_ = grpo_field_types()
-    kwargs = {k: _coerce(v, types_[k], f"grpo.{k}") if not isinstance(types_[k], str) else v for k, v in cfg.grpo.items()}
+    kwargs = {
+        k: _coerce(v, types_[k], f"grpo.{k}") if not isinstance(types_[k], str) else v for k, v in cfg.grpo.items()
+    }
     gen = cfg.generation
     kwargs.update(
         temperature=gen.temperature,
@@ -508,8 +512,10 @@ def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
         template_kwargs = kwargs.get("chat_template_kwargs") or {}
         want = cfg.data.thinking == "on"
         if not isinstance(template_kwargs, dict) or template_kwargs.get("enable_thinking", want) != want:
-            raise ConfigError(f"grpo.chat_template_kwargs must be a mapping without an enable_thinking that "
-                              f"contradicts data.thinking: {cfg.data.thinking}")
+            raise ConfigError(
+                f"grpo.chat_template_kwargs must be a mapping without an enable_thinking that "
+                f"contradicts data.thinking: {cfg.data.thinking}"
+            )
         kwargs["chat_template_kwargs"] = {**template_kwargs, "enable_thinking": want}
     import torch
 

@@ -27,8 +27,9 @@ MODE_LINES = {"nemotron": ("detailed thinking on", "detailed thinking off"), "sl
 _ARROW_FILES = {".parquet": "parquet", ".csv": "csv"}
 
 
-def load_splits(cfg: DataConfig, report: RowReport | None = None,
-                budget: LengthLimit | None = None) -> tuple[Any, Any | None]:
+def load_splits(
+    cfg: DataConfig, report: RowReport | None = None, budget: LengthLimit | None = None
+) -> tuple[Any, Any | None]:
     """Return (train, eval) `datasets.Dataset`s with prompt/solution/thinking columns; eval may be None.
 
     Malformed rows, and prompts over the `budget` (context minus completion length), fail or are skipped and
@@ -43,8 +44,9 @@ def load_splits(cfg: DataConfig, report: RowReport | None = None,
         indices = check_rows(rows, cfg.prompt_column, cfg.solution_column, cfg.on_bad_rows, split, report)
         formatted = format_rows([rows[i] for i in indices], cfg, seed)
         if budget is not None:
-            fits = check_prompt_lengths([r["prompt"] for r in formatted], indices, budget, cfg.on_bad_rows, split,
-                                        report)
+            fits = check_prompt_lengths(
+                [r["prompt"] for r in formatted], indices, budget, cfg.on_bad_rows, split, report
+            )
             formatted = [formatted[pos] for pos in fits]
         if not formatted:
             raise ConfigError(f"data: the {split} split has no usable rows")

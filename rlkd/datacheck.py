@@ -56,8 +56,9 @@ def row_problem(row: dict[str, Any], prompt_col: str, solution_col: str) -> str 
     return None
 
 
-def check_rows(rows: list[dict], prompt_col: str, solution_col: str, on_bad: str, split: str,
-               report: RowReport) -> list[int]:
+def check_rows(
+    rows: list[dict], prompt_col: str, solution_col: str, on_bad: str, split: str, report: RowReport
+) -> list[int]:
     """Indices of the well-formed rows; raises on the first bad row when `on_bad` is "error"."""
     report.total += len(rows)
     kept = []
@@ -85,18 +86,24 @@ class LengthLimit:
         return self.context - self.completion
 
 
-def check_prompt_lengths(prompts: list, indices: list[int], budget: LengthLimit, on_bad: str, split: str,
-                         report: RowReport) -> list[int]:
+def check_prompt_lengths(
+    prompts: list, indices: list[int], budget: LengthLimit, on_bad: str, split: str, report: RowReport
+) -> list[int]:
     """Positions (into `prompts`) of prompts that fit the budget; `indices` are their source row numbers."""
-    lengths = [len(ids) for start in range(0, len(prompts), 1024)
-               for ids in _render(budget.tokenizer, prompts[start : start + 1024])]
+    lengths = [
+        len(ids)
+        for start in range(0, len(prompts), 1024)
+        for ids in _render(budget.tokenizer, prompts[start : start + 1024])
+    ]
     kept = []
     for pos, (row, n) in enumerate(zip(indices, lengths)):
         if n <= budget.limit:
             kept.append(pos)
             continue
-        message = (f"data ({split} split) row {row}: prompt is {n} tokens, but the model context ({budget.context}) "
-                   f"minus generation.max_completion_length ({budget.completion}) leaves {budget.limit}")
+        message = (
+            f"data ({split} split) row {row}: prompt is {n} tokens, but the model context ({budget.context}) "
+            f"minus generation.max_completion_length ({budget.completion}) leaves {budget.limit}"
+        )
         if on_bad == "error":
             raise ConfigError(f"{message}; shorten it or set data.on_bad_rows: skip")
         report.add(f"{split} row {row}: prompt of {n} tokens exceeds {budget.limit}")

@@ -41,11 +41,15 @@ def stage_configs(cfg: RunConfig, out: Path) -> dict[str, RunConfig]:
     )
     student = dataclasses.replace(cfg.model, name_or_path=str(sft_dir))
     passrate = dataclasses.replace(
-        cfg, model=student, passrate=dataclasses.replace(cfg.passrate, output=str(passrate_file)),
+        cfg,
+        model=student,
+        passrate=dataclasses.replace(cfg.passrate, output=str(passrate_file)),
         grpo={**cfg.grpo, "output_dir": str(out / "passrate")},
     )
     grpo = dataclasses.replace(
-        cfg, model=student, curriculum=dataclasses.replace(cfg.curriculum, pass_rates=str(passrate_file)),
+        cfg,
+        model=student,
+        curriculum=dataclasses.replace(cfg.curriculum, pass_rates=str(passrate_file)),
         grpo={**cfg.grpo, "output_dir": str(grpo_dir)},
     )
     return {"sft": sft, "passrate": passrate, "grpo": grpo}
@@ -66,8 +70,11 @@ def before_after_table(before: dict, after: dict) -> str:
     return "\n".join(lines)
 
 
-def run_demo(config: str | Path = "configs/tiny-cpu.yaml", out: str | Path = "runs/demo",
-             overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+def run_demo(
+    config: str | Path = "configs/tiny-cpu.yaml",
+    out: str | Path = "runs/demo",
+    overrides: list[str] | tuple[str, ...] = (),
+) -> dict[str, Any]:
     from rlkd.evaluate import run_eval
     from rlkd.passrate import run_passrate
     from rlkd.plots import plot_training

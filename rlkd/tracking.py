@@ -90,8 +90,10 @@ def resolve_mode(cfg: WandbConfig) -> str:
             return env if env != "online" or has_wandb_credentials() else "offline"
         return "online" if has_wandb_credentials() else "offline"
     if cfg.mode == "online" and not has_wandb_credentials():
-        raise ConfigError("wandb.mode is online but no W&B credentials were found: set WANDB_API_KEY, run "
-                          "`wandb login`, or use wandb.mode: offline")
+        raise ConfigError(
+            "wandb.mode is online but no W&B credentials were found: set WANDB_API_KEY, run "
+            "`wandb login`, or use wandb.mode: offline"
+        )
     return cfg.mode
 
 
@@ -128,8 +130,9 @@ def start_wandb(cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], ru
             if not run_id or "in use" not in str(e) or attempt == RUN_ID_RETRIES - 1:
                 raise
             reaped = stop_orphaned_wandb_services()
-            logger.info("W&B run %s is held by the interrupted run's service; stopped %d orphan(s), retrying", run_id,
-                        reaped)
+            logger.info(
+                "W&B run %s is held by the interrupted run's service; stopped %d orphan(s), retrying", run_id, reaped
+            )
             time.sleep(2.0)
     if mode == "offline":
         logger.info("W&B is offline: upload later with `wandb sync %s`", Path(run.dir).parent)

@@ -44,8 +44,12 @@ def load_run_inputs(cfg: RunConfig):
     budget = length_budget(tokenizer, model.config, cfg.generation.max_completion_length)
     train_ds, eval_ds = load_splits(cfg.data, report, budget)
     if report.skipped:
-        logger.warning("skipped %d of %d rows (data.on_bad_rows: skip); first: %s", report.skipped, report.total,
-                       "; ".join(report.reasons[:3]))
+        logger.warning(
+            "skipped %d of %d rows (data.on_bad_rows: skip); first: %s",
+            report.skipped,
+            report.total,
+            "; ".join(report.reasons[:3]),
+        )
     return args, reward_funcs, model, tokenizer, train_ds, eval_ds, report
 
 
@@ -105,5 +109,7 @@ def _failure_message(error: Exception, trainer, out: Path, config_path: str | No
     where = f"the latest checkpoint is {ckpt}" if ckpt else "no checkpoint was saved yet"
     cmd = f"rlkd train {config_path or 'CONFIG'} --resume"
     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return (f"training stopped at step {trainer.state.global_step}: {type(error).__name__}: {first}; {where}; "
-            f"resume with `{cmd}`")
+    return (
+        f"training stopped at step {trainer.state.global_step}: {type(error).__name__}: {first}; {where}; "
+        f"resume with `{cmd}`"
+    )

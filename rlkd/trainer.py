@@ -46,7 +46,6 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
 
             CPUVLLMGeneration.adopt(self.vllm_generation, gen.vllm_cpu_threads)
 
-
     # -- curricula (rlkd/curriculum.py holds the logic; these hooks only route to it) ---------------------------
 
     def _get_train_sampler(self, dataset=None):

@@ -14,8 +14,9 @@ from tests.conftest import REPO
 
 def _run(*args, env_extra=None):
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "rlkd.cli", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "rlkd.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=300, env=env
+    )
 
 
 def _with(tiny_config, tmp_path, name, **sections):
@@ -49,7 +50,9 @@ def test_validate_names_the_first_malformed_row(tiny_config, tmp_path):
     data = {"path": str(_malformed_dataset(tmp_path)), "thinking": "on"}
     proc = _run("validate", str(_with(tiny_config, tmp_path, "messy", data=data)))
     assert proc.returncode == 2
-    assert proc.stderr.strip().endswith("row 2: column 'solution' is missing; fix the row or set data.on_bad_rows: skip")
+    assert proc.stderr.strip().endswith(
+        "row 2: column 'solution' is missing; fix the row or set data.on_bad_rows: skip"
+    )
 
 
 def test_validate_checks_reward_columns(tiny_config, tmp_path):
@@ -75,8 +78,8 @@ def test_training_on_malformed_rows_skips_and_counts(tiny_config, tmp_path):
 def test_generation_failure_names_the_checkpoint(tiny_config, tmp_path, monkeypatch):
     """A dead generation engine ends the run with the checkpoint to resume from. The engine failure is simulated
     (a real vLLM engine cannot be made to die on cue); everything around it is the real trainer."""
-    from rlkd.trainer import RLKDTrainer
     from rlkd.train import TrainingFailed
+    from rlkd.trainer import RLKDTrainer
 
     calls = {"n": 0}
     real_generate = RLKDTrainer._generate

@@ -37,8 +37,14 @@ def _train(config, *extra, kill_after=None):
     env.pop("KILL_AFTER_STEP", None)
     if kill_after is not None:
         env["KILL_AFTER_STEP"] = str(kill_after)
-    return subprocess.run([sys.executable, "-m", "rlkd.cli", "train", str(config), *extra], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "rlkd.cli", "train", str(config), *extra],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def _rewards_by_step(run_dir):

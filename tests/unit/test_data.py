@@ -48,13 +48,20 @@ def test_error_names_row_and_column(tmp_path):
 
 def test_skip_counts_bad_rows_and_keeps_good_ones(tmp_path):
     rows = [*GOOD, {"question": "", "answer": "1"}, {"question": "Compute 1+1.", "answer": {"x": 2}}, [1, 2]]
-    cfg = DataConfig(path=_jsonl(tmp_path / "d.jsonl", rows), prompt_column="question", solution_column="answer",
-                     on_bad_rows="skip", thinking="off")
+    cfg = DataConfig(
+        path=_jsonl(tmp_path / "d.jsonl", rows),
+        prompt_column="question",
+        solution_column="answer",
+        on_bad_rows="skip",
+        thinking="off",
+    )
     report = RowReport()
     train, _ = load_splits(cfg, report)
     assert len(train) == 6 and report.skipped == 3 and report.total == 9
-    assert train[0]["prompt"] == [{"role": "system", "content": "detailed thinking off"},
-                                  {"role": "user", "content": "Compute 0+1."}]
+    assert train[0]["prompt"] == [
+        {"role": "system", "content": "detailed thinking off"},
+        {"role": "user", "content": "Compute 0+1."},
+    ]
     assert train[0]["solution"] == "1" and train[0]["thinking"] is False
 
 
