@@ -131,34 +131,17 @@ class CurriculumRuntime:
         repeat_count = trainer.num_iterations * args.steps_per_generation
         n = len(self.train_dataset)
         num_batches = planned_batches(args, n, batch_size, repeat_count)
+        schedule = dict(start=cur.start, end=cur.end, sigma=cur.sigma, schedule=cur.schedule, seed=args.seed)
         try:
             if cur.name == "uniform":
                 curriculum = UniformCurriculum(n, batch_size, num_batches, seed=args.seed, pass_rates=self.pass_rates)
             elif cur.name == "gaussian":
-                curriculum = GaussianCurriculum(
-                    self.pass_rates,
-                    batch_size,
-                    num_batches,
-                    start=cur.start,
-                    end=cur.end,
-                    sigma=cur.sigma,
-                    schedule=cur.schedule,
-                    seed=args.seed,
-                    levels=cur.levels,
-                )
+                rates = self.pass_rates
+                curriculum = GaussianCurriculum(rates, batch_size, num_batches, levels=cur.levels, **schedule)
             else:
                 self.table = PassRateTable(n, self.pass_rates, prior=cur.prior, ema=cur.ema)
-                curriculum = OnlineCurriculum(
-                    self.table,
-                    batch_size,
-                    num_batches,
-                    start=cur.start,
-                    end=cur.end,
-                    sigma=cur.sigma,
-                    schedule=cur.schedule,
-                    seed=args.seed,
-                    levels=cur.levels or ONLINE_LEVELS,
-                )
+                levels = cur.levels or ONLINE_LEVELS
+                curriculum = OnlineCurriculum(self.table, batch_size, num_batches, levels=levels, **schedule)
         except CurriculumError as e:
             raise ConfigError(f"curriculum: {e}") from None
         if self.table is None and self.reward_index is not None:
