@@ -1,8 +1,13 @@
 """The accuracy reward: math-verify of the final answer against the dataset's `solution`.
 
 Mode-aware, unlike TRL's rewards: the answer is the text after the closing </think>; with thinking on and no
-</think> the reasoning never ended and the score is 0.0; thinking-off answers are scored as they are. A solution
-math-verify cannot parse gives None, so TRL skips the sample instead of training on a wrong 0.
+</think> the reasoning never ended and the score is 0.0 (an answer inside the reasoning does not count);
+thinking-off answers are scored as they are, exactly as trl.rewards.accuracy_reward scores them. A solution
+math-verify cannot parse gives None, so TRL skips the sample instead of training on a wrong 0. Every sample is
+bounded by a hard time limit (rewards.verify), in any thread and any process.
+
+    reward = make_accuracy_reward(timeout=5.0, workers=2)     # or get_reward("accuracy", timeout=5.0)
+    reward(completions, solution=["$\\frac{1}{2}$"], thinking=[False])
 """
 
 from __future__ import annotations
@@ -10,13 +15,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rewards.text import final_answer, full_completions, sample_modes
+from rewards.registry import RewardError
+from rewards.text import final_answers
 from rewards.verify import Verifier
 
 
-def make_accuracy_reward(timeout: float = 5.0, workers: int | None = None):
-    """An accuracy reward whose every verification is bounded by `timeout` seconds (in any thread or process)."""
-    verifier = Verifier(timeout=timeout, workers=workers)
+def make_accuracy_reward(timeout: float = 5.0, workers: int | None = None, fast_latex: bool = True):
+    """An accuracy reward with a hard `timeout` (seconds) per sample, verified in `workers` processes.
+
+    workers: default one per usable core (at most 8). Worker processes start on the first call, not here.
+    fast_latex: parse LaTeX with ANTLR's two-stage SLL/LL strategy (the same parse trees, ~1.5x faster);
+    false runs latex2sympy exactly as shipped.
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise RewardError(f"accuracy: timeout must be a positive number of seconds, got {timeout!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise RewardError(f"accuracy: workers must be a positive integer (or unset for one per core), got {workers!r}")
+    verifier = Verifier(timeout=float(timeout), workers=workers, fast_latex=bool(fast_latex))
 
     def accuracy_reward(
         completions: Sequence[Any],
@@ -25,12 +40,11 @@ def make_accuracy_reward(timeout: float = 5.0, workers: int | None = None):
         thinking: Sequence[Any] | None = None,
         **_,
     ) -> list[float | None]:
-        texts = full_completions(completions, prompts)
-        modes = sample_modes(len(texts), prompts, thinking)
-        answers = [final_answer(t, m) for t, m in zip(texts, modes)]
-        return verifier.score([str(s) if s is not None else "" for s in solution], answers)
+        answers = final_answers(completions, solution, prompts, thinking)
+        return verifier.score(["" if s is None else str(s) for s in solution], answers)
 
     accuracy_reward.verifier = verifier
+    accuracy_reward.take_metrics = verifier.take_metrics  # logged as rewards/<name>/timeouts
     return accuracy_reward
 
 

@@ -30,14 +30,18 @@ def format_ok(text: str, thinking: bool, allow_empty_think: bool = False) -> boo
     return THINK_OPEN not in body and THINK_CLOSE not in body and bool(body.strip())
 
 
-def make_format_reward(allow_empty_think: bool = False):
-    """A format reward; `allow_empty_think` accepts an empty leading <think></think> in thinking-off mode."""
+def make_format_reward(allow_empty_think: bool = False, template_prefills_think: bool = False):
+    """A format reward.
+
+    allow_empty_think: accept an empty leading <think></think> in thinking-off mode (Qwen3-style templates).
+    template_prefills_think: the chat template opens <think> itself, so thinking-on completions start inside it.
+    """
 
     def format_reward(
         completions: Sequence[Any], prompts: Sequence[Any] | None = None, thinking: Sequence[Any] | None = None, **_
     ) -> list[float | None]:
-        texts = full_completions(completions, prompts)
-        modes = sample_modes(len(texts), prompts, thinking)
+        modes = sample_modes(len(completions), prompts, thinking)
+        texts = full_completions(completions, prompts, modes, template_prefills_think)
         return [1.0 if format_ok(t, m, allow_empty_think) else 0.0 for t, m in zip(texts, modes)]
 
     return format_reward

@@ -9,11 +9,16 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from rewards.registry import RewardError
+
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
-_OFF_MARKERS = ("detailed thinking off", "/no_think")
-_ON_MARKERS = ("detailed thinking on", "/think")
-_SLASH_TAIL = re.compile(r"/(no_think|think)\s*$")
+# The reasoning toggle: "detailed thinking on/off" (Llama-Nemotron) or /think, /no_think (Qwen3, later Nemotron).
+# Not preceded by a word character, "/" or "<", so paths and the closing tag "</think>" do not count.
+_MARKER = re.compile(r"\bdetailed thinking (on|off)\b|(?<![\w/<])/(no_think|think)\b", re.IGNORECASE)
+_SLASH_TAIL = re.compile(r"(?<![\w/<])/(no_think|think)\W*$", re.IGNORECASE)
+_TRUE = {"on", "true", "1", "yes"}
+_FALSE = {"off", "false", "0", "no"}
 
 
 def completion_text(completion: Any) -> str:
@@ -35,39 +40,37 @@ def _content_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-def _mode_from_text(text: str) -> bool | None:
-    lowered = text.lower()
-    if any(m in lowered for m in _OFF_MARKERS):
-        return False
-    if "detailed thinking on" in lowered:
-        return True
-    tail = _SLASH_TAIL.search(lowered)
-    if tail:
-        return tail.group(1) == "think"
-    return None
+def _last_marker(text: str) -> bool | None:
+    """The mode set by the last toggle marker in `text` (a later instruction overrides an earlier one)."""
+    mode = None
+    for m in _MARKER.finditer(text):
+        mode = (m.group(1) or m.group(2)).lower() in ("on", "think")
+    return mode
 
 
 def prompt_mode(prompt: Any) -> bool | None:
     """The reasoning mode a prompt asks for, or None when it does not say.
 
-    Conversational prompts: the system message ("detailed thinking on/off", "/think", "/no_think"), else a
-    trailing /think or /no_think in the last user message (Qwen3 style). Plain-text prompts: the same markers.
+    Conversational prompts: the system message's toggle ("detailed thinking on/off", "/think", "/no_think"); a
+    /think or /no_think ending the last user message (Qwen3's soft switch) overrides it, being the later
+    instruction. Plain-text prompts (already templated): the last marker anywhere.
     """
     if isinstance(prompt, str):
-        return _mode_from_text(prompt)
-    if isinstance(prompt, Sequence):
-        messages = [m for m in prompt if isinstance(m, dict)]
-        for m in messages:
-            if m.get("role") == "system":
-                mode = _mode_from_text(_content_text(m.get("content")))
-                if mode is not None:
-                    return mode
-        users = [m for m in messages if m.get("role") == "user"]
-        if users:
-            tail = _SLASH_TAIL.search(_content_text(users[-1].get("content")).lower())
-            if tail:
-                return tail.group(1) == "think"
-    return None
+        return _last_marker(prompt)
+    if not isinstance(prompt, Sequence):
+        return None
+    messages = [m for m in prompt if isinstance(m, dict)]
+    users = [m for m in messages if m.get("role") == "user"]
+    if users:
+        tail = _SLASH_TAIL.search(_content_text(users[-1].get("content")).rstrip())
+        if tail:
+            return tail.group(1).lower() == "think"
+    mode = None
+    for m in messages:
+        if m.get("role") == "system":
+            found = _last_marker(_content_text(m.get("content")))
+            mode = found if found is not None else mode
+    return mode
 
 
 def prefills_think(prompt: Any) -> bool:
@@ -82,25 +85,49 @@ def prefills_think(prompt: Any) -> bool:
     return text.endswith(THINK_OPEN) and text.rfind(THINK_OPEN) > text.rfind(THINK_CLOSE)
 
 
+def _column_mode(value: Any, index: int) -> bool | None:
+    """A `thinking` column value as a mode: booleans, 0/1, or "on"/"off"/"true"/"false" (datasets store strings)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise RewardError(f"thinking[{index}] = {value!r}: the thinking column must hold true/false (or on/off)")
+
+
 def sample_modes(n: int, prompts: Sequence[Any] | None = None, thinking: Sequence[Any] | None = None) -> list[bool]:
-    """Per-sample reasoning mode: the `thinking` column wins, then the prompt's markers, else on."""
+    """Per-sample reasoning mode: the `thinking` column wins, then the prompt's toggle, else on."""
+    for name, column in (("thinking", thinking), ("prompts", prompts)):
+        if column is not None and len(column) != n:
+            raise RewardError(f"{name} has {len(column)} values for {n} completions")
     modes = []
     for i in range(n):
-        given = thinking[i] if thinking is not None and i < len(thinking) else None
-        if given is not None:
-            modes.append(bool(given))
-            continue
-        inferred = prompt_mode(prompts[i]) if prompts is not None and i < len(prompts) else None
-        modes.append(True if inferred is None else inferred)
+        mode = _column_mode(thinking[i], i) if thinking is not None else None
+        if mode is None and prompts is not None:
+            mode = prompt_mode(prompts[i])
+        modes.append(True if mode is None else mode)
     return modes
 
 
-def full_completions(completions: Sequence[Any], prompts: Sequence[Any] | None = None) -> list[str]:
-    """Completion texts, with `<think>` put back in front where the prompt prefilled it."""
+def full_completions(
+    completions: Sequence[Any],
+    prompts: Sequence[Any] | None = None,
+    modes: Sequence[bool] | None = None,
+    template_prefills: bool = False,
+) -> list[str]:
+    """Completion texts, with `<think>` put back in front where the prompt prefilled it.
+
+    `template_prefills`: the chat template itself opens <think> after the generation prompt (DeepSeek-R1 and
+    Qwen3 thinking templates), which the prompt messages do not show; thinking-on samples get the tag back.
+    """
     texts = [completion_text(c) for c in completions]
-    if prompts is None:
-        return texts
-    return [THINK_OPEN + t if i < len(prompts) and prefills_think(prompts[i]) else t for i, t in enumerate(texts)]
+    out = []
+    for i, text in enumerate(texts):
+        prefilled = prompts is not None and prefills_think(prompts[i])
+        prefilled |= template_prefills and modes is not None and modes[i]
+        out.append(THINK_OPEN + text if prefilled else text)
+    return out
 
 
 def final_answer(text: str, thinking: bool) -> str | None:
@@ -115,3 +142,17 @@ def final_answer(text: str, thinking: bool) -> str | None:
     if thinking:
         return None
     return text
+
+
+def final_answers(
+    completions: Sequence[Any],
+    solution: Sequence[Any],
+    prompts: Sequence[Any] | None = None,
+    thinking: Sequence[Any] | None = None,
+) -> list[str | None]:
+    """Each sample's final answer in its own mode (None: the reasoning never ended), for rewards that compare
+    against `solution`, whose length is checked here so a misaligned column is an error and not a wrong score."""
+    if len(solution) != len(completions):
+        raise RewardError(f"solution has {len(solution)} values for {len(completions)} completions")
+    modes = sample_modes(len(completions), prompts, thinking)
+    return [final_answer(t, m) for t, m in zip(full_completions(completions, prompts, modes), modes)]

@@ -23,8 +23,15 @@ def make_problem(rng: random.Random, digits: int, ops: tuple[str, ...] = OPS) ->
 DEFAULT_TEMPLATE = "Compute {question}. Put the answer in \\boxed{{}}."
 
 
-def generate(num: int, *, min_digits: int = 1, max_digits: int = 2, ops: tuple[str, ...] = OPS,
-             seed: int = 0, template: str = DEFAULT_TEMPLATE) -> list[dict[str, Any]]:
+def generate(
+    num: int,
+    *,
+    min_digits: int = 1,
+    max_digits: int = 2,
+    ops: tuple[str, ...] = OPS,
+    seed: int = 0,
+    template: str = DEFAULT_TEMPLATE,
+) -> list[dict[str, Any]]:
     """`num` problems, digit counts spread evenly over [min_digits, max_digits]; rows carry `prompt` and `solution`.
 
     `template` is formatted with the question (e.g. "12+7") into the prompt text.

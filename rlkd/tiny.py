@@ -46,8 +46,17 @@ def build_tokenizer():
     return fast
 
 
-def build_model(tokenizer, *, hidden_size: int = 128, layers: int = 2, heads: int = 2, kv_heads: int = 1,
-                intermediate_size: int = 256, max_positions: int = 512, seed: int = 0):
+def build_model(
+    tokenizer,
+    *,
+    hidden_size: int = 128,
+    layers: int = 2,
+    heads: int = 2,
+    kv_heads: int = 1,
+    intermediate_size: int = 256,
+    max_positions: int = 512,
+    seed: int = 0,
+):
     """A randomly initialised Qwen2 causal LM sized for the tokenizer."""
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
@@ -67,7 +76,9 @@ def build_model(tokenizer, *, hidden_size: int = 128, layers: int = 2, heads: in
     )
     torch.manual_seed(seed)
     model = Qwen2ForCausalLM(config)
-    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    model.generation_config = GenerationConfig(
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
     return model
 
 

@@ -11,6 +11,8 @@ import logging
 import math
 import netrc
 import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +25,7 @@ from rlkd.io import append_jsonl
 logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.jsonl"
+RUN_ID_RETRIES = 10
 
 
 class MetricsJSONLCallback(TrainerCallback):
@@ -43,6 +46,32 @@ class MetricsJSONLCallback(TrainerCallback):
         append_jsonl(self.path, record)
 
 
+def stop_orphaned_wandb_services() -> int:
+    """SIGTERM every wandb-core whose parent (`--pid N`) no longer exists; returns how many. Linux /proc only."""
+    stopped = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not args or not args[0].endswith(b"wandb-core") or b"--pid" not in args:
+            continue
+        try:
+            parent = int(args[args.index(b"--pid") + 1])
+            os.kill(parent, 0)
+            continue  # its process is alive: not ours to stop
+        except ProcessLookupError:
+            pass
+        except (ValueError, IndexError, PermissionError):
+            continue
+        try:
+            os.kill(int(proc.name), signal.SIGTERM)
+            stopped += 1
+        except OSError:
+            pass
+    return stopped
+
+
 def has_wandb_credentials() -> bool:
     if os.environ.get("WANDB_API_KEY"):
         return True
@@ -61,8 +90,10 @@ def resolve_mode(cfg: WandbConfig) -> str:
             return env if env != "online" or has_wandb_credentials() else "offline"
         return "online" if has_wandb_credentials() else "offline"
     if cfg.mode == "online" and not has_wandb_credentials():
-        raise ConfigError("wandb.mode is online but no W&B credentials were found: set WANDB_API_KEY, run "
-                          "`wandb login`, or use wandb.mode: offline")
+        raise ConfigError(
+            "wandb.mode is online but no W&B credentials were found: set WANDB_API_KEY, run "
+            "`wandb login`, or use wandb.mode: offline"
+        )
     return cfg.mode
 
 
@@ -75,7 +106,7 @@ def start_wandb(cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], ru
 
     output_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("WANDB_SILENT", "true")
-    run = wandb.init(
+    kwargs = dict(
         project=cfg.project,
         entity=cfg.entity,
         name=cfg.name,
@@ -88,6 +119,21 @@ def start_wandb(cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], ru
         resume="allow" if run_id else None,
         settings=wandb.Settings(init_timeout=120, console="off"),
     )
+    # After a kill -9 the dead run's W&B service (wandb-core) outlives it and holds its run id, so resuming that id
+    # fails with "run ID ... is in use". Such a service is an orphan (the process it served is gone): stop it, then
+    # retry a few times while it shuts down.
+    for attempt in range(RUN_ID_RETRIES):
+        try:
+            run = wandb.init(**kwargs)
+            break
+        except Exception as e:
+            if not run_id or "in use" not in str(e) or attempt == RUN_ID_RETRIES - 1:
+                raise
+            reaped = stop_orphaned_wandb_services()
+            logger.info(
+                "W&B run %s is held by the interrupted run's service; stopped %d orphan(s), retrying", run_id, reaped
+            )
+            time.sleep(2.0)
     if mode == "offline":
         logger.info("W&B is offline: upload later with `wandb sync %s`", Path(run.dir).parent)
     return run

@@ -2,25 +2,89 @@
 
 TRL's trainer is ~3,400 lines and its `_generate_and_score_completions` ~600; copying either would drift from TRL
 with every release. rlkd overrides only small hooks (the train sampler for curricula, the reward calculation for
-online pass rates, the vLLM weight sync on CPU), each with a CPU test, and TRL is pinned to one minor version so
-an upgrade that moves a hook fails those tests loudly.
+online pass rates, the vLLM weight sync on CPU, checkpointing of rlkd's own state), each with a CPU test, and TRL is
+pinned to one minor version so an upgrade that moves a hook fails those tests loudly.
 """
 
 from __future__ import annotations
 
+import inspect
+import json
+from contextlib import ExitStack
+from pathlib import Path
+
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
+from rlkd.config import GenerationConfig
+from rlkd.io import atomic_write_json
 from rlkd.mode_metrics import ModeMetricsMixin
+from rlkd.resume import RLKD_STATE
+from rlkd.vllm_engine import enter_colocated_engine
 
 
 class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
     """GRPOTrainer as configured by rlkd. Reward names are resolved to callables before they reach TRL (TRL
-    would load a string as a Hub reward model)."""
+    would load a string as a Hub reward model). `curriculum` is an rlkd.curriculum.CurriculumRuntime (or None for
+    plain TRL sampling); `generation` carries the vLLM engine options TRL's GRPOConfig has no field for (see
+    rlkd.vllm_engine)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, curriculum=None, generation: GenerationConfig | None = None, **kwargs):
         reward_funcs = kwargs.get("reward_funcs")
         if reward_funcs is not None:
             funcs = reward_funcs if isinstance(reward_funcs, list) else [reward_funcs]
             if any(isinstance(f, str) for f in funcs):
                 raise TypeError("RLKDTrainer takes reward callables; resolve names with rewards.get_reward(name)")
-        super().__init__(*args, **kwargs)
+        self.curriculum = curriculum
+        bound = inspect.signature(GRPOTrainer.__init__).bind(self, *args, **kwargs).arguments
+        with ExitStack() as stack:
+            gen = generation or GenerationConfig()
+            cpu_vllm = enter_colocated_engine(stack, gen, bound.get("args"), bound["model"])
+            super().__init__(*args, **kwargs)
+        if cpu_vllm:
+            from rlkd.vllm_cpu import CPUVLLMGeneration
+
+            CPUVLLMGeneration.adopt(self.vllm_generation, gen.vllm_cpu_threads)
+
+    # -- curricula (rlkd/curriculum.py holds the logic; these hooks only route to it) ---------------------------
+
+    def _get_train_sampler(self, dataset=None):
+        sampler = self.curriculum.build_sampler(self) if self.curriculum is not None else None
+        return sampler if sampler is not None else super()._get_train_sampler(dataset)
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        if self.curriculum is not None and self.model.training:
+            self.curriculum.on_rewards(self, inputs, rewards_per_func)
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs):
+        output = super()._generate_and_score_completions(inputs)
+        if self.curriculum is not None and self.model.training:
+            output = self.curriculum.after_scoring(self, output)
+        return output
+
+    # -- checkpoints: rlkd's own state (the curriculum) beside TRL's ----------------------------------------------
+
+    def _save_checkpoint(self, model, trial):
+        # rlkd's state is written (atomically) before TRL's files: transformers writes trainer_state.json last, and a
+        # checkpoint counts as complete only when that file exists (rlkd.resume), so a complete one has both.
+        if self.args.should_save:
+            ckpt = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+            state = {"global_step": self.state.global_step}
+            if self.curriculum is not None:
+                state["curriculum"] = self.curriculum.state_dict()
+            atomic_write_json(ckpt / RLKD_STATE, state)
+        super()._save_checkpoint(model, trial)
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        # Called by transformers on resume after the train dataloader (and so the curriculum sampler) exists.
+        super()._load_optimizer_and_scheduler(checkpoint)
+        path = Path(checkpoint) / RLKD_STATE if checkpoint is not None else None
+        if self.curriculum is not None and path is not None and path.is_file():
+            self.curriculum.load_state_dict(json.loads(path.read_text()).get("curriculum"), source=path)
+
+    def log(self, logs, start_time=None):
+        if self.curriculum is not None:
+            self.curriculum.log_histogram(self)
+        super().log(logs, start_time)

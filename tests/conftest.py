@@ -32,9 +32,20 @@ def tiny_config(tiny_model_dir, tmp_path) -> Path:
 
     raw = yaml.safe_load((REPO / "configs" / "tiny-cpu.yaml").read_text())
     raw["model"]["name_or_path"] = str(tiny_model_dir)
-    raw["grpo"].update(output_dir=str(tmp_path / "run"), max_steps=3, save_steps=2, per_device_train_batch_size=8,
-                       num_generations=4)
+    raw["grpo"].update(
+        output_dir=str(tmp_path / "run"), max_steps=3, save_steps=2, per_device_train_batch_size=8, num_generations=4
+    )
     raw["generation"]["max_completion_length"] = 24
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """TRL's vLLM colocate mode sets RANK/WORLD_SIZE/MASTER_ADDR in os.environ of the test process; left there, they
+    leak into later tests and into the CLI subprocesses they start (transformers then warns about a process group)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

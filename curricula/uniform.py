@@ -1,0 +1,39 @@
+"""Uniform batches: every unused prompt equally likely, i.e. a fresh random permutation per pass (what TRL's
+RepeatSampler does), in the curriculum shape so it can be checkpointed and report the batches' estimated pass rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from curricula.base import PoolCurriculum
+from curricula.gaussian import check_rates
+
+
+class UniformCurriculum(PoolCurriculum):
+    name = "uniform"
+
+    def __init__(
+        self,
+        num_prompts: int,
+        batch_size: int,
+        num_batches: int,
+        *,
+        seed: int = 0,
+        pass_rates: Sequence[float] | np.ndarray | None = None,
+    ):
+        super().__init__(num_prompts, batch_size, num_batches, seed=seed)
+        self._rates = None if pass_rates is None else check_rates(pass_rates)
+        if self._rates is not None and len(self._rates) != num_prompts:
+            raise ValueError(f"pass_rates has {len(self._rates)} entries for {num_prompts} prompts")
+
+    def _choose(self, candidates: np.ndarray, n: int) -> np.ndarray:
+        return self._rng.choice(candidates, size=n, replace=False)
+
+    def _batch_metrics(self, batch: np.ndarray) -> dict[str, float]:
+        if self._rates is None:
+            return {}
+        # Uniform sampling "targets" the pool's mean pass rate.
+        return {"target_mean": float(self._rates.mean()), "batch_estimate_mean": float(self._rates[batch].mean())}

@@ -1,0 +1,263 @@
+"""Curricula in a training run: the glue between the config, the pure samplers in curricula/, and RLKDTrainer.
+
+`CurriculumRuntime.from_config` runs before the trainer exists (so config mistakes cost seconds): it joins the
+pass-rate file to the train split by prompt, applies the pass-rate filter, and numbers the rows it keeps. The
+trainer then calls it from its small hooks:
+
+- `build_sampler` (from `_get_train_sampler`): the curriculum wrapped in CurriculumSampler, or None for TRL's own
+  RepeatSampler (`uniform` without pass rates: plain TRL);
+- `on_rewards` (from `_calculate_rewards`): the gathered accuracy column, identical on every rank, updates the
+  pass-rate table and the curriculum, and gives the batch's metrics;
+- `after_scoring` (from `_generate_and_score_completions`): dynamic sampling, i.e. the groups whose accuracy is all
+  0 or all 1 get zero advantage and no tokens in the loss (nor in its token normaliser);
+- `save` / `load` (from `_save_checkpoint` / `_load_optimizer_and_scheduler`): the sampler's and table's state as
+  one JSON file in each checkpoint;
+- `log_histogram` (from `log`): the table's pass rates as a W&B histogram.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curricula import (
+    CurriculumError,
+    GaussianCurriculum,
+    OnlineCurriculum,
+    PassRateTable,
+    UniformCurriculum,
+    group_stats,
+    pass_rate_filter,
+    prompt_key,
+)
+from rlkd.config import ConfigError, CurriculumConfig, RunConfig
+from rlkd.curriculum_sampler import CurriculumSampler
+from rlkd.io import read_jsonl
+
+logger = logging.getLogger(__name__)
+
+INDEX_COLUMN = "curriculum_index"  # the row's position in the (filtered) train set, to key observations
+ONLINE_LEVELS = 8  # online estimates are continuous: group them in steps of 1/8, the resolution of 8 samples
+
+
+def load_pass_rates(path: str | Path) -> dict[str, float | None]:
+    """prompt_key -> pass_rate from an `rlkd passrate` output (JSONL, a torn last line tolerated; or a dataset dir)."""
+    p = Path(path)
+    if p.is_dir():
+        import datasets
+
+        rows = list(datasets.load_from_disk(str(p)))
+    elif p.is_file():
+        try:
+            rows = read_jsonl(p)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"curriculum.pass_rates '{p}' is not valid JSONL ({e}); rerun `rlkd passrate`") from None
+    else:
+        raise ConfigError(f"curriculum.pass_rates '{p}' not found: write it with `rlkd passrate CONFIG`")
+    if rows and not {"prompt_key", "pass_rate"} <= set(rows[0]):
+        raise ConfigError(f"curriculum.pass_rates '{p}' lacks prompt_key/pass_rate fields: use `rlkd passrate` output")
+    return {row["prompt_key"]: row["pass_rate"] for row in rows}
+
+
+def join_pass_rates(train_ds, table: dict[str, float | None]) -> np.ndarray:
+    """Each train row's pass rate (NaN where the file has none), matched by the prompt as formatted for the run."""
+    rates = [table.get(prompt_key(p, s)) for p, s in zip(train_ds["prompt"], train_ds["solution"])]
+    return np.array([np.nan if r is None else r for r in rates], dtype=float)
+
+
+class CurriculumRuntime:
+    def __init__(self, cfg: CurriculumConfig, train_dataset, pass_rates: np.ndarray | None, reward_index: int | None):
+        self.cfg = cfg
+        self.train_dataset = train_dataset
+        self.pass_rates = pass_rates  # aligned with train_dataset; NaN = no estimate
+        self.reward_index = reward_index  # position of cfg.reward among the run's rewards, None if absent
+        self.sampler: CurriculumSampler | None = None
+        self.table: PassRateTable | None = None
+        self._masked: np.ndarray | None = None  # (P * local batch,) samples to drop from the loss, gathered order
+        self.hook_seconds = 0.0  # time spent in the reward/scoring hooks, for the overhead benchmark
+
+    @property
+    def uses_sampler(self) -> bool:
+        return self.cfg.name != "uniform" or self.pass_rates is not None
+
+    @classmethod
+    def from_config(cls, cfg: RunConfig, train_ds) -> CurriculumRuntime:
+        cur = cfg.curriculum
+        names = [r.name for r in cfg.rewards]
+        reward_index = names.index(cur.reward) if cur.reward in names else None
+        needs_reward = cur.name == "online" or cur.dynamic_sampling
+        if reward_index is None and needs_reward:
+            raise ConfigError(
+                f"curriculum.reward '{cur.reward}' is not one of the run's rewards {names}: the online table and "
+                "dynamic sampling read its scores; add it to rewards: or set curriculum.reward"
+            )
+        rates = None
+        if cur.pass_rates is not None:
+            rates = join_pass_rates(train_ds, load_pass_rates(cur.pass_rates))
+            missing = int(np.isnan(rates).sum())
+            if missing and cur.name != "online":
+                raise ConfigError(
+                    f"{missing} of {len(rates)} train prompts have no pass rate in '{cur.pass_rates}' (was it made "
+                    "with other data settings, or stopped early?): rerun `rlkd passrate` with this config (it "
+                    "resumes), or use curriculum.name online, which starts them from curriculum.prior"
+                )
+            try:
+                report = pass_rate_filter(rates, cur.max_pass_rate, cur.min_pass_rate, keep_unknown=True)
+            except CurriculumError as e:
+                raise ConfigError(f"curriculum: {e}") from None
+            logger.info(report.summary())
+            if report.kept == 0:
+                raise ConfigError(f"curriculum: the pass-rate filter kept no prompts ({report.summary()})")
+            keep = np.flatnonzero(report.keep)
+            train_ds, rates = train_ds.select(keep), rates[keep]
+        runtime = cls(cur, train_ds, rates, reward_index)
+        if runtime.uses_sampler:
+            runtime.train_dataset = train_ds.add_column(INDEX_COLUMN, list(range(len(train_ds))))
+        return runtime
+
+    # -- the sampler ------------------------------------------------------------------------------------------
+
+    def build_sampler(self, trainer) -> CurriculumSampler | None:
+        if not self.uses_sampler:
+            return None
+        args, cur = trainer.args, self.cfg
+        batch_size = args.generation_batch_size // trainer.num_generations  # unique prompts per generation batch
+        repeat_count = trainer.num_iterations * args.steps_per_generation
+        n = len(self.train_dataset)
+        num_batches = planned_batches(args, n, batch_size, repeat_count)
+        schedule = dict(start=cur.start, end=cur.end, sigma=cur.sigma, schedule=cur.schedule, seed=args.seed)
+        try:
+            if cur.name == "uniform":
+                curriculum = UniformCurriculum(n, batch_size, num_batches, seed=args.seed, pass_rates=self.pass_rates)
+            elif cur.name == "gaussian":
+                rates = self.pass_rates
+                curriculum = GaussianCurriculum(rates, batch_size, num_batches, levels=cur.levels, **schedule)
+            else:
+                self.table = PassRateTable(n, self.pass_rates, prior=cur.prior, ema=cur.ema)
+                levels = cur.levels or ONLINE_LEVELS
+                curriculum = OnlineCurriculum(self.table, batch_size, num_batches, levels=levels, **schedule)
+        except CurriculumError as e:
+            raise ConfigError(f"curriculum: {e}") from None
+        if self.table is None and self.reward_index is not None:
+            # Offline curricula draw by their fixed estimates; the table still tracks what training sees.
+            self.table = PassRateTable(n, self.pass_rates, prior=cur.prior, ema=cur.ema)
+        self.sampler = CurriculumSampler(
+            curriculum, mini_repeat_count=trainer.num_generations, batch_size=batch_size, repeat_count=repeat_count
+        )
+        logger.info("curriculum %s: %d prompts, %d a batch, %d planned batches", cur.name, n, batch_size, num_batches)
+        return self.sampler
+
+    # -- rewards and dynamic sampling -------------------------------------------------------------------------
+
+    def on_rewards(self, trainer, inputs: list[dict[str, Any]], rewards_per_func) -> None:
+        """`rewards_per_func` is TRL's gathered (P * local batch, n_rewards) tensor, the same on every rank."""
+        if self.reward_index is None:
+            return
+        t0 = time.perf_counter()
+        num_generations = trainer.num_generations
+        accuracy = rewards_per_func[:, self.reward_index].float().cpu().numpy()
+        stats = group_stats(accuracy, num_generations)
+        metrics = {
+            "frac_zero_variance_groups": stats.frac_zero_variance,
+            "batch_pass_rate_mean": stats.batch_pass_rate,
+        }
+        if self.sampler is not None:
+            import torch
+
+            local = torch.tensor([row[INDEX_COLUMN] for row in inputs], device=trainer.accelerator.device)
+            indices = trainer.accelerator.gather(local).cpu().numpy()
+            self.sampler.curriculum.observe(indices, accuracy)
+            if self.table is not None and self.table is not getattr(self.sampler.curriculum, "table", None):
+                self.table.update(indices, accuracy)
+            plan = self.sampler.scored(indices[::num_generations])
+            metrics.update({k: v for k, v in plan.items() if k in ("target_mean", "batch_estimate_mean")})
+        if self.table is not None:
+            metrics["table_pass_rate_mean"] = float(self.table.rates().mean())
+        masked = stats.zero_variance if self.cfg.dynamic_sampling else np.zeros_like(stats.zero_variance)
+        self._masked = np.repeat(masked, num_generations)
+        metrics["frac_masked"] = float(masked.mean()) if masked.size else 0.0
+        for key, value in metrics.items():
+            trainer._metrics["train"][f"curriculum/{key}"].append(value)
+        self.hook_seconds += time.perf_counter() - t0
+
+    def after_scoring(self, trainer, output: dict[str, Any]) -> dict[str, Any]:
+        """Dynamic sampling: drop the masked groups' samples from the loss (zero advantage, no loss tokens)."""
+        masked, self._masked = self._masked, None
+        if not self.cfg.dynamic_sampling or masked is None:
+            return output
+        t0 = time.perf_counter()
+        import torch
+
+        n_local = output["advantages"].shape[0]
+        start = trainer.accelerator.process_index * n_local  # TRL's own process slice
+        drop = torch.as_tensor(masked[start : start + n_local], device=output["advantages"].device)
+        output["advantages"] = output["advantages"].masked_fill(drop, 0.0)
+        keep = (~drop).to(output["completion_mask"].dtype).unsqueeze(1)  # (B, 1)
+        output["completion_mask"] = output["completion_mask"] * keep
+        if output.get("tool_mask") is not None:
+            output["tool_mask"] = output["tool_mask"] * keep
+        loss_mask = (
+            output["completion_mask"]
+            if output.get("tool_mask") is None
+            else (output["completion_mask"] * output["tool_mask"])
+        )
+        # The DAPO loss divides by the batch's loss tokens: masked groups must not dilute it.
+        output["num_items_in_batch"] = trainer.accelerator.gather(loss_mask.sum()).sum()
+        self.hook_seconds += time.perf_counter() - t0
+        return output
+
+    # -- checkpoints and logging ------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "name": self.cfg.name,
+            "num_prompts": len(self.train_dataset),
+            "sampler": self.sampler.state_dict() if self.sampler is not None else None,
+            "table": self.table.state_dict() if self.table is not None else None,
+        }
+
+    def load_state_dict(self, state: dict[str, Any] | None, source: str | Path = "checkpoint") -> None:
+        """Continue from a checkpoint's curriculum state; `source` names it in errors."""
+        path = source
+        if state is None:
+            if self.sampler is not None:
+                logger.warning("%s has no curriculum state: the curriculum starts from scratch", source)
+            return
+        if state["name"] != self.cfg.name or state["num_prompts"] != len(self.train_dataset):
+            raise ConfigError(
+                f"{path} is for curriculum '{state['name']}' over {state['num_prompts']} prompts; this run is "
+                f"'{self.cfg.name}' over {len(self.train_dataset)}: resume with the config that made the checkpoint"
+            )
+        try:
+            if self.sampler is not None and state["sampler"] is not None:
+                self.sampler.load_state_dict(state["sampler"])
+            if self.table is not None and state["table"] is not None:
+                self.table.load_state_dict(state["table"])
+        except CurriculumError as e:
+            raise ConfigError(f"{path}: {e}") from None
+
+    def log_histogram(self, trainer) -> None:
+        if self.table is None or not trainer.accelerator.is_main_process or not trainer.model.training:
+            return
+        if not trainer.args.report_to or "wandb" not in trainer.args.report_to:
+            return
+        import wandb
+
+        if wandb.run is not None:
+            wandb.log({"curriculum/pass_rate_hist": wandb.Histogram(self.table.rates(), num_bins=20)}, commit=False)
+
+
+def planned_batches(args, num_prompts: int, batch_size: int, repeat_count: int) -> int:
+    """How many generation batches the run will draw: what the Gaussian schedule spreads its course over."""
+    micro_per_batch = repeat_count  # each chunk is served for this many micro-steps
+    if args.max_steps > 0:
+        micro_steps = args.max_steps * args.gradient_accumulation_steps
+        return max(1, math.ceil(micro_steps / micro_per_batch))
+    return max(1, math.ceil(args.num_train_epochs * (num_prompts // batch_size)))

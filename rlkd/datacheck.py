@@ -1,0 +1,126 @@
+"""Row checks at load time, so malformed data fails (or is skipped, counted) before a run starts.
+
+Without them a missing solution or an over-long prompt surfaces as a traceback deep inside TRL hours into a run.
+With `data.on_bad_rows: error` (default) the first bad row is a one-line error naming the row and column; with
+`skip` bad rows are dropped, counted, and the first few reasons are reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlkd.config import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RowReport:
+    total: int = 0
+    skipped: int = 0
+    reasons: list[str] = field(default_factory=list)  # the first few, for the log and data_report.json
+
+    def add(self, reason: str) -> None:
+        self.skipped += 1
+        if len(self.reasons) < 10:
+            self.reasons.append(reason)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "skipped": self.skipped, "reasons": self.reasons}
+
+
+def row_problem(row: dict[str, Any], prompt_col: str, solution_col: str) -> str | None:
+    """What is wrong with a raw row, or None. Numbers are fine as solutions (they have one string form)."""
+    if prompt_col not in row or row[prompt_col] is None:
+        return f"column '{prompt_col}' is missing"
+    prompt = row[prompt_col]
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            return f"column '{prompt_col}' is empty"
+    elif isinstance(prompt, list):
+        if not prompt or not all(isinstance(m, dict) and "role" in m and "content" in m for m in prompt):
+            return f"column '{prompt_col}' must be a string or a list of {{role, content}} messages"
+        if not any(isinstance(m["content"], str) and m["content"].strip() for m in prompt):
+            return f"column '{prompt_col}' has no non-empty message"
+    else:
+        return f"column '{prompt_col}' must be a string or chat messages, got {type(prompt).__name__}"
+    if solution_col not in row or row[solution_col] is None:
+        return f"column '{solution_col}' is missing"
+    solution = row[solution_col]
+    if isinstance(solution, bool) or not isinstance(solution, (str, int, float)):
+        return f"column '{solution_col}' must be a string, got {type(solution).__name__}"
+    if isinstance(solution, str) and not solution.strip():
+        return f"column '{solution_col}' is empty"
+    return None
+
+
+def check_rows(
+    rows: list[dict], prompt_col: str, solution_col: str, on_bad: str, split: str, report: RowReport
+) -> list[int]:
+    """Indices of the well-formed rows; raises on the first bad row when `on_bad` is "error"."""
+    report.total += len(rows)
+    kept = []
+    for i, row in enumerate(rows):
+        problem = row_problem(row, prompt_col, solution_col)
+        if problem is None:
+            kept.append(i)
+        elif on_bad == "error":
+            raise ConfigError(f"data ({split} split) row {i}: {problem}; fix the row or set data.on_bad_rows: skip")
+        else:
+            report.add(f"{split} row {i}: {problem}")
+    return kept
+
+
+@dataclass(frozen=True)
+class LengthLimit:
+    """The prompt budget: the model context minus the completion length."""
+
+    tokenizer: Any
+    context: int
+    completion: int
+
+    @property
+    def limit(self) -> int:
+        return self.context - self.completion
+
+
+def check_prompt_lengths(
+    prompts: list, indices: list[int], budget: LengthLimit, on_bad: str, split: str, report: RowReport
+) -> list[int]:
+    """Positions (into `prompts`) of prompts that fit the budget; `indices` are their source row numbers."""
+    lengths = [
+        len(ids)
+        for start in range(0, len(prompts), 1024)
+        for ids in _render(budget.tokenizer, prompts[start : start + 1024])
+    ]
+    kept = []
+    for pos, (row, n) in enumerate(zip(indices, lengths)):
+        if n <= budget.limit:
+            kept.append(pos)
+            continue
+        message = (
+            f"data ({split} split) row {row}: prompt is {n} tokens, but the model context ({budget.context}) "
+            f"minus generation.max_completion_length ({budget.completion}) leaves {budget.limit}"
+        )
+        if on_bad == "error":
+            raise ConfigError(f"{message}; shorten it or set data.on_bad_rows: skip")
+        report.add(f"{split} row {row}: prompt of {n} tokens exceeds {budget.limit}")
+    return kept
+
+
+def _render(tokenizer, prompts: list) -> list[list[int]]:
+    """Token ids of prompts as the trainer will see them (chat template with the generation prompt)."""
+    if prompts and isinstance(prompts[0], list):
+        prompts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+    return tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+
+
+def length_budget(tokenizer, model_config, completion: int) -> LengthLimit | None:
+    """The prompt budget from the model's context length, or None when the config does not state one."""
+    for attr in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(model_config, attr, None)
+        if isinstance(value, int):
+            return LengthLimit(tokenizer, value, completion)
+    return None

@@ -1,0 +1,86 @@
+"""`rlkd validate CONFIG`: everything `rlkd train` checks before it trains, without training.
+
+Checks the config (incl. TRL's own GRPOConfig checks), that the model's tokenizer and config load (weights are not
+loaded: that can take minutes for a real student), that the dataset loads and its rows are well-formed and fit the
+context, that reward names resolve, and that the dataset has the columns each reward needs.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from rlkd.config import ConfigError, build_grpo_config, load_config
+
+# Keyword arguments TRL passes to every reward itself; anything else a reward requires must be a dataset column.
+TRL_REWARD_KWARGS = {
+    "prompts",
+    "completions",
+    "completion_ids",
+    "trainer_state",
+    "log_extra",
+    "log_metric",
+    "environments",
+}
+
+
+def required_columns(reward) -> list[str]:
+    """Parameters a reward requires that TRL does not supply: they must come from dataset columns."""
+    try:
+        params = inspect.signature(reward).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [
+        p.name
+        for p in params
+        if p.default is inspect.Parameter.empty
+        and p.name not in TRL_REWARD_KWARGS
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+
+
+def validate(config: str, overrides: list[str] | tuple[str, ...] = ()) -> str:
+    """Return a short report; raise ConfigError (or RewardError) on the first problem."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from rlkd.data import load_splits
+    from rlkd.datacheck import RowReport, length_budget
+    from rlkd.model import _looks_local
+    from rlkd.train import resolve_rewards
+
+    cfg = load_config(config, overrides)
+    build_grpo_config(cfg)
+    rewards = resolve_rewards(cfg)
+    m = cfg.model
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            m.name_or_path, revision=m.revision, trust_remote_code=m.trust_remote_code
+        )
+        model_config = AutoConfig.from_pretrained(
+            m.name_or_path, revision=m.revision, trust_remote_code=m.trust_remote_code
+        )
+    except (OSError, ValueError) as e:
+        hint = " (no such local directory)" if _looks_local(m.name_or_path) else ""
+        raise ConfigError(
+            f"model.name_or_path '{m.name_or_path}' could not be loaded{hint}: "
+            f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}"
+        ) from None
+    report = RowReport()
+    budget = length_budget(tokenizer, model_config, cfg.generation.max_completion_length)
+    train, evals = load_splits(cfg.data, report, budget)
+    for spec, fn in zip(cfg.rewards, rewards):
+        missing = [c for c in required_columns(fn) if c not in train.column_names]
+        if missing:
+            raise ConfigError(
+                f"reward '{spec.name}' needs dataset column(s) {missing}, but the dataset has "
+                f"{train.column_names}; set data.solution_column or add the column"
+            )
+    lines = [
+        f"config ok: {config}",
+        f"model ok: {m.name_or_path} ({model_config.model_type}, context {budget.context if budget else '?'}, "
+        f"vocab {len(tokenizer)})",
+        f"data ok: {len(train)} train rows"
+        + (f", {len(evals)} eval rows" if evals is not None else "")
+        + (f"; {report.skipped} malformed rows skipped" if report.skipped else ""),
+        "rewards ok: " + ", ".join(f"{s.name} (weight {s.weight})" for s in cfg.rewards),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Two ranks on CPU (gloo) under `accelerate launch --num_processes 2`: both draw the same batches, each trains on
+its own share of every group batch, and both end with the same pass-rate table.
+
+On a CPU box the launch is torchrun's (`--multi_gpu`) with `grpo.use_cpu=true`, which makes accelerate choose
+MULTI_CPU over gloo (`--cpu` alone starts a single process)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:  # other jobs share this box: never assume a fixed port is free
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_ranks_draw_the_same_batches_and_hold_the_same_table(tiny_config, tmp_path):
+    out = tmp_path / "ranks"
+    out.mkdir()
+    overrides = [
+        "curriculum.name=online",
+        "curriculum.dynamic_sampling=true",
+        "wandb.mode=disabled",
+        "grpo.max_steps=3",
+        "grpo.save_steps=100",
+        "grpo.per_device_train_batch_size=4",  # x 2 ranks = 8 completions = 2 prompts x 4 generations per step
+        "grpo.use_cpu=true",
+    ]
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "--main_process_port",
+        "29533",
+        str(REPO / "tests" / "integration" / "dist_curriculum_worker.py"),
+        str(tiny_config),
+        str(out),
+        *overrides,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r0, r1 = (json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert r0["world"] == r1["world"] == 2
+    assert len(r0["gathered"]) == 3
+    assert r0["history"] == r1["history"]  # the sampler decided the same chunks on both ranks
+    assert r0["gathered"] == r1["gathered"]  # so both see the same global batch each step
+    for step, (a, b) in enumerate(zip(r0["local"], r1["local"])):
+        assert a + b == r0["gathered"][step]  # rank 0 holds the first half, rank 1 the second
+        assert len(set(a)) == len(set(b)) == 1 and a != b  # each rank holds one whole group of 4, a different one
+        assert sorted(set(a + b)) == sorted(r0["history"][step])  # and the groups are the decided chunk
+    assert r0["table"] == r1["table"]  # every rank applied the same gathered observations
+    assert sum(r0["table"]["observations"]) == 6  # 3 steps x 2 prompts

@@ -1,0 +1,105 @@
+"""`rlkd passrate` on the tiny config: writes a pass rate per prompt, survives kill -9 and a torn last line without
+losing or duplicating a row, refuses a file made for other data, and feeds a filter + gaussian training run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rlkd.cli import main
+from rlkd.io import read_jsonl
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+N = 24  # train prompts: 12 batches of 2, slow enough to kill mid-run, quick enough to finish
+
+
+@pytest.fixture
+def passrate_args(tiny_config, tmp_path):
+    out = tmp_path / "pr.jsonl"
+    overrides = [
+        f"data.generator_args.num_train={N}",
+        "data.generator_args.num_eval=8",
+        "passrate.k=4",
+        "passrate.batch_size=2",
+        f"passrate.output={out}",
+        "generation.max_completion_length=16",
+    ]
+    return [str(tiny_config), *overrides], out
+
+
+def _check_complete(out):
+    rows = read_jsonl(out)
+    assert sorted(r["row_index"] for r in rows) == list(range(N))  # every prompt once: none lost, none twice
+    assert all(r["num_samples"] == 4 and 0.0 <= r["pass_rate"] <= 1.0 for r in rows)
+    assert all(r["prompt"][0]["role"] == "system" and "solution" in r for r in rows)  # the row, as trained on
+    return rows
+
+
+def test_kill_nine_then_resume_loses_nothing(passrate_args):
+    args, out = passrate_args
+    env = {**os.environ, "PYTHONPATH": REPO}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlkd.cli", "passrate", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 4):
+        assert proc.poll() is None, "passrate exited before it could be killed"
+        time.sleep(0.05)
+    assert proc.poll() is None, "passrate finished before it could be killed: make the run longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = out.read_text()
+    written = before.count("\n")
+    assert 4 <= written < N
+    with open(out, "a") as f:  # what a kill in the middle of an append leaves behind
+        f.write('{"row_index": 99, "prompt_key": "tor')
+
+    assert main(["passrate", *args]) == 0
+    _check_complete(out)
+    assert out.read_text().startswith(before)  # rows written before the kill are kept as they were
+    assert main(["passrate", *args]) == 0  # finished: a rerun samples nothing and changes nothing
+    assert len(read_jsonl(out)) == N
+
+
+def test_file_for_other_data_is_refused(passrate_args, capsys):
+    args, out = passrate_args
+    out.write_text(json.dumps({"row_index": 0, "prompt_key": "not-this-prompt", "pass_rate": 0.5}) + "\n")
+    assert main(["passrate", *args]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # (datasets' progress bars come before it)
+    assert last.startswith("rlkd: error: passrate.output") and "holds rows for other data" in last
+
+
+def test_filter_and_gaussian_training_start_from_the_output(passrate_args, tiny_config, tmp_path, caplog):
+    args, out = passrate_args
+    assert main(["passrate", *args]) == 0
+    rows = _check_complete(out)
+    # The random tiny student solves nothing; pretend it solves 5 prompts often (>= 0.75) and 3 sometimes.
+    edits = {0: 0.75, 1: 1.0, 2: 0.875, 3: 0.75, 4: 1.0, 5: 0.25, 6: 0.5, 7: 0.5}
+    for r in rows:
+        r["pass_rate"] = edits.get(r["row_index"], r["pass_rate"])
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    train = [
+        "train",
+        str(tiny_config),
+        f"data.generator_args.num_train={N}",
+        "data.generator_args.num_eval=8",
+        "curriculum.name=gaussian",
+        f"curriculum.pass_rates={out}",
+        "wandb.mode=disabled",
+    ]
+    with caplog.at_level("INFO"):
+        assert main(train) == 0
+    assert f"kept {N - 5} of {N} prompts; dropped 5: 5 with pass_rate >= 0.75" in caplog.text
+    state = json.loads((tmp_path / "run" / "checkpoint-2" / "rlkd_state.json").read_text())["curriculum"]
+    assert state["name"] == "gaussian" and state["num_prompts"] == N - 5
+    metrics = [r for r in read_jsonl(tmp_path / "run" / "metrics.jsonl") if "curriculum/target_mean" in r]
+    # easy first: the first batch targets the easiest level left (0.5), later ones move toward 0
+    assert metrics[0]["curriculum/target_mean"] > metrics[-1]["curriculum/target_mean"]

@@ -1,0 +1,108 @@
+"""Loading and checking data: malformed rows fail naming row and column, or are skipped and counted."""
+
+import json
+
+import pytest
+
+from rlkd.config import ConfigError, DataConfig
+from rlkd.data import assign_modes, load_splits
+from rlkd.datacheck import RowReport, row_problem
+
+
+@pytest.mark.parametrize(
+    "row, problem",
+    [
+        ({"prompt": "2+2?", "solution": "4"}, None),  # well-formed
+        ({"prompt": "2+2?", "solution": 4}, None),  # a number has one string form: accepted
+        ({"prompt": [{"role": "user", "content": "2+2?"}], "solution": "4"}, None),  # chat messages
+        ({"solution": "4"}, "column 'prompt' is missing"),
+        ({"prompt": "2+2?"}, "column 'solution' is missing"),
+        ({"prompt": "  ", "solution": "4"}, "column 'prompt' is empty"),
+        ({"prompt": [], "solution": "4"}, "must be a string or a list of {role, content} messages"),
+        ({"prompt": [{"role": "user", "content": ""}], "solution": "4"}, "has no non-empty message"),
+        ({"prompt": 7, "solution": "4"}, "must be a string or chat messages, got int"),
+        ({"prompt": "2+2?", "solution": ["4"]}, "column 'solution' must be a string, got list"),
+        ({"prompt": "2+2?", "solution": True}, "column 'solution' must be a string, got bool"),
+        ({"prompt": "2+2?", "solution": ""}, "column 'solution' is empty"),
+    ],
+)
+def test_row_problems(row, problem):
+    found = row_problem(row, "prompt", "solution")
+    assert (found is None) if problem is None else (problem in found)
+
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+GOOD = [{"question": f"Compute {i}+1.", "answer": str(i + 1)} for i in range(6)]
+
+
+def test_error_names_row_and_column(tmp_path):
+    rows = [*GOOD[:3], {"question": "Compute 9+1.", "answer": None}, *GOOD[3:]]
+    cfg = DataConfig(path=_jsonl(tmp_path / "d.jsonl", rows), prompt_column="question", solution_column="answer")
+    with pytest.raises(ConfigError, match=r"row 3: column 'answer' is missing; fix the row or set data.on_bad_rows"):
+        load_splits(cfg)
+
+
+def test_skip_counts_bad_rows_and_keeps_good_ones(tmp_path):
+    rows = [*GOOD, {"question": "", "answer": "1"}, {"question": "Compute 1+1.", "answer": {"x": 2}}, [1, 2]]
+    cfg = DataConfig(
+        path=_jsonl(tmp_path / "d.jsonl", rows),
+        prompt_column="question",
+        solution_column="answer",
+        on_bad_rows="skip",
+        thinking="off",
+    )
+    report = RowReport()
+    train, _ = load_splits(cfg, report)
+    assert len(train) == 6 and report.skipped == 3 and report.total == 9
+    assert train[0]["prompt"] == [
+        {"role": "system", "content": "detailed thinking off"},
+        {"role": "user", "content": "Compute 0+1."},
+    ]
+    assert train[0]["solution"] == "1" and train[0]["thinking"] is False
+
+
+def test_invalid_json_line_is_named(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"prompt": "a", "solution": "1"}\n{"prompt": "b", "solu\n')
+    with pytest.raises(ConfigError, match="line 2 is not valid JSON"):
+        load_splits(DataConfig(path=str(path)))
+
+
+def test_missing_column_lists_columns(tmp_path):
+    cfg = DataConfig(path=_jsonl(tmp_path / "d.jsonl", GOOD))  # default columns prompt/solution do not exist
+    with pytest.raises(ConfigError, match="column 'prompt' is missing"):
+        load_splits(cfg)
+
+
+def test_over_long_prompts_name_the_source_row(tmp_path, tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from rlkd.datacheck import LengthLimit
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    rows = [*GOOD[:2], {"question": "", "answer": "1"}, *GOOD[2:], {"question": "x" * 600, "answer": "1"}]
+    path = _jsonl(tmp_path / "d.jsonl", rows)
+    # context 512, completions of 48: a prompt may take 464 tokens; source row 7 has 600+ (one token per character)
+    budget = LengthLimit(tok, 512, 48)
+    cfg = DataConfig(path=path, prompt_column="question", solution_column="answer", on_bad_rows="skip")
+    report = RowReport()
+    train, _ = load_splits(cfg, report, budget)
+    assert len(train) == 6 and report.skipped == 2
+    assert report.reasons[1].startswith("train row 7: prompt of")  # the source row, not the position after skips
+    strict = DataConfig(path=path, prompt_column="question", solution_column="answer")
+    with pytest.raises(ConfigError, match=r"row 2: column 'question' is empty"):
+        load_splits(strict, RowReport(), budget)
+
+
+@pytest.mark.parametrize(
+    "thinking, ratio, expected_on",
+    [("on", 0.5, 10), ("off", 0.5, 0), ("mixed", 0.5, 5), ("mixed", 0.3, 3)],  # round(ratio * 10) rows on
+)
+def test_assign_modes(thinking, ratio, expected_on):
+    modes = assign_modes(10, thinking, ratio, seed=0)
+    assert sum(modes) == expected_on and len(modes) == 10
+    assert assign_modes(10, thinking, ratio, seed=0) == modes  # seeded
