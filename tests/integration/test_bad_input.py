@@ -42,7 +42,8 @@ def _malformed_dataset(tmp_path):
 def test_validate_passes_a_good_config(tiny_config):
     proc = _run("validate", str(tiny_config))
     assert proc.returncode == 0, proc.stderr
-    assert "data ok: 256 train rows, 64 eval rows" in proc.stdout
+    gen = yaml.safe_load(tiny_config.read_text())["data"]["generator_args"]
+    assert f"data ok: {gen['num_train']} train rows, {gen['num_eval']} eval rows" in proc.stdout
     assert "rewards ok: accuracy (weight 1.0), format (weight 0.5)" in proc.stdout
 
 
