@@ -40,6 +40,9 @@ def stage_configs(cfg: RunConfig, out: Path) -> dict[str, RunConfig]:
         sft=dataclasses.replace(cfg.sft, args={**cfg.sft.args, "output_dir": str(sft_dir)}),
     )
     student = dataclasses.replace(cfg.model, name_or_path=str(sft_dir))
+    # the recipe's stage 5: the config's pass-rate filter, then the Gaussian curriculum over what is left (or the
+    # online one, when the config asks for it; `uniform` has no place in the demo, whose point is the curriculum)
+    curriculum = "online" if cfg.curriculum.name == "online" else "gaussian"
     passrate = dataclasses.replace(
         cfg,
         model=student,
@@ -49,7 +52,7 @@ def stage_configs(cfg: RunConfig, out: Path) -> dict[str, RunConfig]:
     grpo = dataclasses.replace(
         cfg,
         model=student,
-        curriculum=dataclasses.replace(cfg.curriculum, pass_rates=str(passrate_file)),
+        curriculum=dataclasses.replace(cfg.curriculum, name=curriculum, pass_rates=str(passrate_file)),
         grpo={**cfg.grpo, "output_dir": str(grpo_dir)},
     )
     return {"sft": sft, "passrate": passrate, "grpo": grpo}
@@ -84,12 +87,12 @@ def run_demo(
 
     start = time.monotonic()
     out = Path(out)
+    cfg = load_config(config, overrides)  # a bad config or override fails before the previous demo is cleared
     if out.exists() and any(out.iterdir()):
         import shutil
 
         logger.info("clearing the previous demo in %s", out)
         shutil.rmtree(out)
-    cfg = load_config(config, overrides)
     stages = stage_configs(cfg, out)
 
     def stage(name: str) -> None:

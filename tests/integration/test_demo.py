@@ -1,0 +1,73 @@
+"""`rlkd demo` end to end, cut to a few steps per stage: every stage runs for real (SFT, eval, pass rates, GRPO with
+the pass-rate filter and the Gaussian curriculum, eval) and leaves its output where the README says."""
+
+import json
+
+import yaml
+
+from rlkd.demo import MODES, run_demo
+from tests.conftest import REPO
+
+NUM_TRAIN = 48
+FAST = [
+    f"data.generator_args.num_train={NUM_TRAIN}",
+    "sft.num_problems=200",
+    "sft.args.max_steps=30",
+    "eval.max_examples=8",
+    "eval.num_samples=2",
+    "eval.pass_k=[1,2]",
+    "passrate.k=2",
+    "curriculum.min_pass_rate=null",  # a 30-step student solves little: keep never-solved prompts in the pool
+    "grpo.max_steps=2",
+    "grpo.save_steps=2",
+    "grpo.per_device_train_batch_size=16",
+    "generation.max_completion_length=24",
+]
+
+
+def test_demo_runs_every_stage_and_writes_the_summary(tmp_path, capsys):
+    out = tmp_path / "demo"
+    summary = run_demo(REPO / "configs" / "tiny-cpu.yaml", out, FAST)
+
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk == summary
+    assert set(summary) == {"before", "after", "minutes"}
+    for when in ("before", "after"):
+        assert set(summary[when]) == set(MODES)
+        for mode in MODES:
+            assert set(summary[when][mode]) == {"accuracy", "format"}
+            assert all(0.0 <= v <= 1.0 for v in summary[when][mode].values())
+    assert summary["minutes"] > 0
+
+    # the before numbers are the SFT student's eval, the after numbers the GRPO student's
+    before = json.loads((out / "eval-before.json").read_text())["models"][0]
+    after = json.loads((out / "eval-after.json").read_text())["models"][0]
+    assert before["path"] == str(out / "sft") and after["path"] == str(out / "grpo")
+    assert summary["after"]["on"]["accuracy"] == after["modes"]["on"]["accuracy"]
+
+    rates = [json.loads(line) for line in (out / "passrate.jsonl").read_text().splitlines()]
+    assert len(rates) == NUM_TRAIN and all(r["num_samples"] == 2 for r in rates)
+
+    # GRPO ran the recipe's curriculum over the pass rates just estimated
+    resolved = yaml.safe_load((out / "grpo" / "config.resolved.yaml").read_text())
+    assert resolved["curriculum"]["name"] == "gaussian"
+    assert resolved["curriculum"]["pass_rates"] == str(out / "passrate.jsonl")
+    steps = [json.loads(line) for line in (out / "grpo" / "metrics.jsonl").read_text().splitlines()]
+    assert any("curriculum/target_mean" in s for s in steps)
+
+    assert (out / "training.png").stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "SFT+GRPO" in printed and str(out / "summary.json") in printed
+
+
+def test_demo_clears_a_previous_demo_and_fails_early_on_a_bad_override(tmp_path):
+    import pytest
+
+    from rlkd.config import ConfigError
+
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an earlier run")
+    with pytest.raises(ConfigError, match="grpo.learning_rat"):
+        run_demo(REPO / "configs" / "tiny-cpu.yaml", out, ["grpo.learning_rat=1e-4"])
+    assert (out / "stale.txt").exists()  # a typo costs nothing: the old demo is still there
