@@ -110,7 +110,13 @@ def test_weight_sync_after_an_update(tiny_config, perturb, sync, raises, gap_che
 def test_parity_after_optimizer_steps(tiny_config):
     """The check users run: train N GRPO steps with vLLM sampling, then compare sampler and policy log-probs."""
     reward = f"{__name__}:length_reward"
-    trainer = _trainer(tiny_config, "grpo.max_steps=3", "grpo.save_steps=1000", f"rewards=[{{name: '{reward}'}}]")
+    trainer = _trainer(
+        tiny_config,
+        "grpo.max_steps=3",
+        "grpo.save_steps=1000",
+        "grpo.learning_rate=1e-3",  # not the demo's small rate: three steps must move the weights measurably
+        f"rewards=[{{name: '{reward}'}}]",
+    )
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     trainer.train()
     moved = max((trainer.model.state_dict()[k] - v).abs().max().item() for k, v in before.items())
