@@ -48,14 +48,25 @@ def generate(
     return rows
 
 
-def generate_splits(num_train: int = 256, num_eval: int = 64, *, seed: int = 0, **kwargs) -> dict[str, list[dict]]:
+def num_questions(digits: int, ops: tuple[str, ...] = OPS) -> int:
+    """How many distinct questions have operands of exactly `digits` digits (200 one-digit add/sub questions)."""
+    lo, hi = (0 if digits == 1 else 10 ** (digits - 1)), 10**digits - 1
+    return (hi - lo + 1) ** 2 * len(ops)
+
+
+def generate_splits(
+    num_train: int = 256, num_eval: int = 64, *, seed: int = 0, eval_max_share: float = 1 / 3, **kwargs
+) -> dict[str, list[dict]]:
     """Train and eval splits with no question in both (eval is held out).
 
     Eval is drawn first, round robin over digit counts, so it spreads over difficulty like the stream does (short
     questions repeat often: there are only 100 one-digit pairs per op, and a first-come split would leave eval
-    mostly the longest ones) and so it stays the same whatever `num_train` is. Train is then the first `num_train`
-    distinct questions of the stream that are not in eval.
+    mostly the longest ones) and so it stays the same whatever `num_train` is. No digit count gives eval more than
+    `eval_max_share` of all its possible questions, so a large eval split cannot take every one-digit question away
+    from training; the other digit counts fill the rest. Train is then the first `num_train` distinct questions of
+    the stream that are not in eval.
     """
+    ops = tuple(kwargs.get("ops", OPS))
     rows = generate(2 * num_train + 10 * num_eval, seed=seed, **kwargs)  # room for the repeats that are skipped
     by_digits: dict[int, list[dict]] = {}
     seen: set[str] = set()
@@ -64,9 +75,9 @@ def generate_splits(num_train: int = 256, num_eval: int = 64, *, seed: int = 0, 
             seen.add(row["question"])
             by_digits.setdefault(row["digits"], []).append(row)
     evals: list[dict] = []
-    queues = [iter(by_digits[d]) for d in sorted(by_digits)]
+    queues = [iter(by_digits[d][: int(eval_max_share * num_questions(d, ops))]) for d in sorted(by_digits)]
     while len(evals) < num_eval and queues:
-        for queue in list(queues):  # a digit count that runs out leaves its share to the others
+        for queue in list(queues):  # a digit count that runs out (or reaches its cap) leaves its share to the others
             row = next(queue, None)
             if row is None:
                 queues.remove(queue)

@@ -28,6 +28,19 @@ def test_eval_is_held_out_and_spread_over_digit_counts(kwargs, expected_digits):
         assert Counter(r["digits"] for r in splits["eval"]) == expected_digits
 
 
+def test_a_large_eval_split_leaves_every_digit_count_in_train():
+    # 200 one-digit add/sub questions exist: eval takes at most a third of them, two-digit ones fill the rest
+    splits = generate_splits(2000, 512, seed=0, ops=["+", "-"], template="{question}=")
+    digits = Counter(r["digits"] for r in splits["eval"])
+    assert digits == {1: 200 // 3, 2: 512 - 200 // 3}
+    assert Counter(r["digits"] for r in splits["train"])[1] >= 100  # the rest of the one-digit questions train
+    assert not {r["question"] for r in splits["train"]} & {r["question"] for r in splits["eval"]}
+    # the cap is a share of what exists, not of what the stream happened to draw: eval still ignores num_train
+    assert generate_splits(64, 512, seed=0, ops=["+", "-"])["eval"] == generate_splits(
+        3000, 512, seed=0, ops=["+", "-"]
+    )["eval"]
+
+
 def test_eval_does_not_depend_on_the_train_size():
     # Growing the GRPO train split must not move the held-out set (nor let SFT/GRPO data leak into it)
     small, large = generate_splits(64, 40, seed=0), generate_splits(1000, 40, seed=0)
