@@ -7,8 +7,8 @@ seed, W&B off) and prints wall time and median step time, with the ratio to the 
 
     baseline = generation.backend: transformers
 
-    python benchmarks/demo_backend.py               # 20 steps, the demo's length
-    python benchmarks/demo_backend.py --steps 5
+    python benchmarks/demo_backend.py                                   # 20 steps from a random student
+    python benchmarks/demo_backend.py --steps 40 --model runs/demo/sft  # from the demo's SFT student
 """
 
 from __future__ import annotations
@@ -46,12 +46,19 @@ def run(backend: str, model_dir: Path, out: Path, steps: int) -> tuple[float, fl
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=20, help="optimizer steps per run (the demo runs 20)")
+    p.add_argument("--steps", type=int, default=20, help="optimizer steps per run")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="a student to start from, e.g. runs/demo/sft (default: a "
+        "fresh random tiny model, whose completions all run to the length limit)",
+    )
     a = p.parse_args()
     from rlkd.tiny import save_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = save_tiny_model(Path(tmp) / "tiny-model")
+        model_dir = a.model or save_tiny_model(Path(tmp) / "tiny-model")
         results = {b: run(b, model_dir, Path(tmp) / b, a.steps) for b in ("transformers", "vllm")}
     base_wall, base_step = results["transformers"]
     print(f"configs/tiny-cpu.yaml, {a.steps} steps; ratios are to generation.backend: transformers (baseline)")
