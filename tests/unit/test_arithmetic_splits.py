@@ -36,9 +36,10 @@ def test_a_large_eval_split_leaves_every_digit_count_in_train():
     assert Counter(r["digits"] for r in splits["train"])[1] >= 100  # the rest of the one-digit questions train
     assert not {r["question"] for r in splits["train"]} & {r["question"] for r in splits["eval"]}
     # the cap is a share of what exists, not of what the stream happened to draw: eval still ignores num_train
-    assert generate_splits(64, 512, seed=0, ops=["+", "-"])["eval"] == generate_splits(
-        3000, 512, seed=0, ops=["+", "-"]
-    )["eval"]
+    assert (
+        generate_splits(64, 512, seed=0, ops=["+", "-"])["eval"]
+        == generate_splits(3000, 512, seed=0, ops=["+", "-"])["eval"]
+    )
 
 
 def test_eval_does_not_depend_on_the_train_size():
