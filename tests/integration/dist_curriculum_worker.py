@@ -8,7 +8,6 @@ import json
 import sys
 from pathlib import Path
 
-from rlkd.config import build_grpo_config, load_config
 from rlkd.curriculum import INDEX_COLUMN, CurriculumRuntime
 
 
@@ -28,24 +27,9 @@ class Recording(CurriculumRuntime):
 
 
 def main(config: str, out_dir: str, *overrides: str) -> None:
-    from rlkd.data import load_splits
-    from rlkd.model import load_policy
-    from rlkd.train import resolve_rewards
-    from rlkd.trainer import RLKDTrainer
+    from tests.integration.test_curriculum_training import make_trainer  # the launch puts the repo on PYTHONPATH
 
-    cfg = load_config(config, list(overrides))
-    args = build_grpo_config(cfg)
-    model, tokenizer = load_policy(cfg.model)
-    train_ds, _ = load_splits(cfg.data)
-    runtime = Recording.from_config(cfg, train_ds)
-    trainer = RLKDTrainer(
-        model=model,
-        reward_funcs=resolve_rewards(cfg),
-        args=args,
-        train_dataset=runtime.train_dataset,
-        processing_class=tokenizer,
-        curriculum=runtime,
-    )
+    trainer, runtime = make_trainer(config, overrides, runtime_cls=Recording)
     trainer.train()
     rank = trainer.accelerator.process_index
     record = {
