@@ -14,37 +14,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from curricula.gaussian import GaussianCurriculum, Schedule, pass_rate_levels
+from curricula.gaussian import GaussianCurriculum, pass_rate_levels
 from curricula.table import PassRateTable
 
 
 class OnlineCurriculum(GaussianCurriculum):
     name = "online"
 
-    def __init__(
-        self,
-        table: PassRateTable,
-        batch_size: int,
-        num_batches: int,
-        *,
-        start: float | None = None,
-        end: float | None = None,
-        sigma: float = 0.1,
-        schedule: Schedule = "linear",
-        seed: int = 0,
-        levels: int | None = 8,
-    ):
-        super().__init__(
-            table.rates(),
-            batch_size,
-            num_batches,
-            start=start,
-            end=end,
-            sigma=sigma,
-            schedule=schedule,
-            seed=seed,
-            levels=levels,
-        )
+    def __init__(self, table: PassRateTable, batch_size: int, num_batches: int, *, levels: int | None = 8, **schedule):
+        """`schedule`: GaussianCurriculum's keywords (start, end, sigma, schedule, seed); only the levels default
+        differs, because live estimates are moving averages rather than k-sample fractions."""
+        super().__init__(table.rates(), batch_size, num_batches, levels=levels, **schedule)
         self.table = table
 
     def current_rates(self) -> np.ndarray:
