@@ -11,9 +11,14 @@ from typing import Any
 OPS = ("+", "-", "*")
 
 
+def operand_range(digits: int) -> tuple[int, int]:
+    """The smallest and largest operand with exactly `digits` digits (one-digit operands include 0)."""
+    return (0 if digits == 1 else 10 ** (digits - 1)), 10**digits - 1
+
+
 def make_problem(rng: random.Random, digits: int, ops: tuple[str, ...] = OPS) -> dict[str, Any]:
     """One problem with operands of exactly `digits` digits."""
-    lo, hi = (0 if digits == 1 else 10 ** (digits - 1)), 10**digits - 1
+    lo, hi = operand_range(digits)
     a, b, op = rng.randint(lo, hi), rng.randint(lo, hi), rng.choice(ops)
     value = a + b if op == "+" else a - b if op == "-" else a * b
     return {"question": f"{a}{op}{b}", "a": a, "b": b, "op": op, "solution": str(value), "digits": digits}
@@ -50,12 +55,18 @@ def generate(
 
 def num_questions(digits: int, ops: tuple[str, ...] = OPS) -> int:
     """How many distinct questions have operands of exactly `digits` digits (200 one-digit add/sub questions)."""
-    lo, hi = (0 if digits == 1 else 10 ** (digits - 1)), 10**digits - 1
+    lo, hi = operand_range(digits)
     return (hi - lo + 1) ** 2 * len(ops)
 
 
 def generate_splits(
-    num_train: int = 256, num_eval: int = 64, *, seed: int = 0, eval_max_share: float = 1 / 3, **kwargs
+    num_train: int = 256,
+    num_eval: int = 64,
+    *,
+    seed: int = 0,
+    ops: tuple[str, ...] = OPS,
+    eval_max_share: float = 1 / 3,
+    **kwargs,
 ) -> dict[str, list[dict]]:
     """Train and eval splits with no question in both (eval is held out).
 
@@ -66,8 +77,8 @@ def generate_splits(
     from training; the other digit counts fill the rest. Train is then the first `num_train` distinct questions of
     the stream that are not in eval.
     """
-    ops = tuple(kwargs.get("ops", OPS))
-    rows = generate(2 * num_train + 10 * num_eval, seed=seed, **kwargs)  # room for the repeats that are skipped
+    ops = tuple(ops)
+    rows = generate(2 * num_train + 10 * num_eval, seed=seed, ops=ops, **kwargs)  # room for skipped repeats
     by_digits: dict[int, list[dict]] = {}
     seen: set[str] = set()
     for row in rows:

@@ -3,8 +3,10 @@ the pass-rate filter and the Gaussian curriculum, eval) and leaves its output wh
 
 import json
 
+import pytest
 import yaml
 
+from rlkd.config import ConfigError
 from rlkd.demo import MODES, run_demo
 from tests.conftest import REPO
 
@@ -60,11 +62,7 @@ def test_demo_runs_every_stage_and_writes_the_summary(tmp_path, capsys):
     assert "SFT+GRPO" in printed and str(out / "summary.json") in printed
 
 
-def test_demo_clears_a_previous_demo_and_fails_early_on_a_bad_override(tmp_path):
-    import pytest
-
-    from rlkd.config import ConfigError
-
+def test_a_bad_override_fails_before_the_previous_demo_is_cleared(tmp_path):
     out = tmp_path / "demo"
     out.mkdir()
     (out / "stale.txt").write_text("from an earlier run")
