@@ -40,7 +40,7 @@ OPS = ("+", "-")
 
 
 def problems(num: int, seed: int, exclude: set[str] = frozenset()) -> list[dict]:
-    from rlkd.arithmetic import generate
+    from rlkd.demo.arithmetic import generate
 
     rows, seen = [], set(exclude)
     for r in generate(num * 3, min_digits=1, max_digits=2, ops=OPS, seed=seed):
@@ -60,7 +60,7 @@ def sft_student(out: Path, rows: list[dict], steps: int, lr: float, seed: int) -
     """Plain supervised training of the tiny student on the answer strings (loss on the completion only)."""
     import torch
 
-    from rlkd.tiny import build_model, build_tokenizer
+    from rlkd.demo.tiny import build_model, build_tokenizer
 
     tok = build_tokenizer()
     model = build_model(tok, seed=seed)
@@ -101,26 +101,14 @@ def sft_student(out: Path, rows: list[dict], steps: int, lr: float, seed: int) -
 
 def held_out_accuracy(model, tok, rows: list[dict], judge, temperature: float, samples: int = 4) -> float:
     """Mean accuracy on held-out problems, `samples` completions each at the training temperature (what GRPO
-    optimises), with a fixed seed in a forked RNG so evaluation neither varies between runs nor moves training."""
-    import torch
+    optimises), with a fixed seed (rlkd's offline generate forks the RNG, so evaluation neither varies between runs
+    nor moves training)."""
+    from rlkd.generation.offline import Sampling, TransformersGenerator
 
     msgs = [[{"role": "user", "content": r["prompt"]}] for r in rows]
-    texts = [tok.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in msgs]
-    enc = tok(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad(), torch.random.fork_rng():
-        torch.manual_seed(1234)
-        out = model.generate(
-            **enc.to(model.device),
-            do_sample=True,
-            temperature=temperature,
-            max_new_tokens=24,
-            num_return_sequences=samples,
-            pad_token_id=tok.pad_token_id,
-        )
-    model.train(was_training)
-    comps = tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    sampling = Sampling(n=samples, temperature=temperature, max_new_tokens=24)
+    outs = TransformersGenerator(model, tok, batch_size=len(rows) * samples).generate(msgs, sampling, seed=1234)
+    comps = [text for group in outs for text, _ in group]
     solutions = [r["solution"] for r in rows for _ in range(samples)]
     scores = judge(comps, solution=solutions, prompts=[m for m in msgs for _ in range(samples)])
     return sum(s or 0.0 for s in scores) / len(scores)
@@ -164,17 +152,13 @@ def run_config(
 def train_one(raw: dict, eval_rows: list[dict], train_rows: list[dict], eval_every: int, judge) -> dict:
     from transformers import TrainerCallback
 
-    from rlkd.config import build_grpo_config, parse_config
-    from rlkd.curriculum import CurriculumRuntime
-    from rlkd.data import load_splits
-    from rlkd.model import load_policy
-    from rlkd.train import resolve_rewards
-    from rlkd.trainer import RLKDTrainer
+    from rlkd.config import parse_config
+    from rlkd.training.builder import build_trainer, prepare_run
+    from rlkd.training.rewards import close_rewards
 
     cfg = parse_config(raw)
-    model, tok = load_policy(cfg.model)
-    train_ds, _ = load_splits(cfg.data)
-    runtime = CurriculumRuntime.from_config(cfg, train_ds)
+    inputs = prepare_run(cfg)
+    model, tok, runtime = inputs.model, inputs.tokenizer, inputs.curriculum
     temperature = cfg.generation.temperature
     curve: list[tuple[int, float]] = []  # held-out problems
     train_curve: list[tuple[int, float]] = []  # every train prompt, the filtered ones included
@@ -191,22 +175,11 @@ def train_one(raw: dict, eval_rows: list[dict], train_rows: list[dict], eval_eve
             if eval_every and state.global_step % eval_every == 0:
                 evaluate(state.global_step, kwargs["model"])
 
-    trainer = RLKDTrainer(
-        model=model,
-        reward_funcs=resolve_rewards(cfg),
-        args=build_grpo_config(cfg),
-        train_dataset=runtime.train_dataset,
-        processing_class=tok,
-        callbacks=[HeldOut()],
-        curriculum=runtime,
-    )
+    trainer = build_trainer(inputs, callbacks=[HeldOut()])
     t0 = time.perf_counter()
     trainer.train()
     wall = time.perf_counter() - t0
-    for fn in trainer.reward_funcs:  # each run builds its own rewards: stop their math-verify workers
-        verifier = getattr(fn, "verifier", None)
-        if verifier is not None:
-            verifier.close()
+    close_rewards(trainer.reward_funcs)  # each run builds its own rewards: stop their math-verify workers
     logs = [h for h in trainer.state.log_history if "curriculum/frac_zero_variance_groups" in h]
     sampler = runtime.sampler
     overhead = runtime.hook_seconds + (sampler.decide_seconds if sampler is not None else 0.0)
@@ -366,8 +339,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     from rewards import get_reward
+    from rlkd.commands.passrate import run_passrate
     from rlkd.config import parse_config
-    from rlkd.passrate import run_passrate
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -464,7 +437,7 @@ def main(argv: list[str] | None = None) -> None:
         "online decision + table update per batch of 72 prompts x 16: "
         + ", ".join(f"{n} prompts {ms:.2f} ms" for n, ms in cost.items())
     )
-    judge.verifier.close()
+    judge.close()
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def main() -> None:
         "fresh random tiny model, whose completions all run to the length limit)",
     )
     a = p.parse_args()
-    from rlkd.tiny import save_tiny_model
+    from rlkd.demo.tiny import save_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = a.model or save_tiny_model(Path(tmp) / "tiny-model")

@@ -8,7 +8,7 @@ students of several sizes, and prints tokens/s and the ratio of vLLM to the base
 
 Each backend is timed with 1 thread and with the process's thread count, so a thread effect is not mistaken for a
 backend effect (on a loaded 2-core box 2 threads can be several times slower than 1). vLLM runs with rlkd's CPU
-engine settings (policy dtype, eager, explicit KV cache; rlkd.vllm_engine); prompts are duplicated `group` times
+engine settings (policy dtype, eager, explicit KV cache; rlkd.generation.engine); prompts are duplicated `group` times
 and sampled with n=1 each, as TRL's colocate mode does.
 
     python benchmarks/generation_throughput.py                       # tiny, 25M and 90M models
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# name: rlkd.tiny.build_model arguments (byte-level vocab of 263, so nearly all parameters are in the layers)
+# name: rlkd.demo.tiny.build_model arguments (byte-level vocab of 263, so nearly all parameters are in the layers)
 SIZES = {
     "tiny": {},
     "25m": {"hidden_size": 512, "layers": 8, "heads": 8, "kv_heads": 2, "intermediate_size": 1536},
@@ -34,7 +34,7 @@ SIZES = {
 
 
 def _prompts(tokenizer, n: int) -> list[list[int]]:
-    from rlkd.arithmetic import generate
+    from rlkd.demo.arithmetic import generate
 
     rows = generate(n, seed=0)
     texts = [
@@ -98,7 +98,7 @@ def _engine(model_dir: Path, model, num_seqs: int):
     from vllm import LLM
 
     from rlkd.config import GenerationConfig
-    from rlkd.vllm_engine import engine_kwargs, new_engine, preserved_torch_threads
+    from rlkd.generation.engine import engine_kwargs, new_engine, preserved_torch_threads
 
     with preserved_torch_threads():
         # TRL's colocate arguments (trl/generation/vllm_generation.py) plus rlkd's CPU additions
@@ -110,7 +110,7 @@ def _engine(model_dir: Path, model, num_seqs: int):
             max_num_seqs=num_seqs,
             max_num_batched_tokens=4096,
             logprobs_mode="processed_logprobs",
-            **engine_kwargs(GenerationConfig(), model, num_seqs, cuda=torch.cuda.is_available()),
+            **engine_kwargs(GenerationConfig(), model.config, model.dtype, num_seqs, cuda=torch.cuda.is_available()),
         )
 
 
@@ -118,8 +118,8 @@ def bench(sizes: list[str], batches: list[tuple[int, int]], tokens: int, repeats
     import torch
     from transformers import AutoModelForCausalLM
 
-    from rlkd.tiny import build_model, build_tokenizer
-    from rlkd.vllm_cpu import torch_threads
+    from rlkd.demo.tiny import build_model, build_tokenizer
+    from rlkd.generation.cpu_sync import torch_threads
 
     os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1")
     os.environ.setdefault("MASTER_PORT", "29561")

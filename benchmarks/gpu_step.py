@@ -65,10 +65,10 @@ def run_steps(out: Path, steps: int, batch: int, group: int, completion: int) ->
     """Train `steps` GRPO steps; return the per-step metrics records and the policy's parameter count."""
     from transformers import AutoModelForCausalLM
 
+    from rlkd.commands.train import run_training
     from rlkd.config import parse_config
+    from rlkd.demo.tiny import save_tiny_model
     from rlkd.io import read_jsonl
-    from rlkd.tiny import save_tiny_model
-    from rlkd.train import run_training
 
     model_dir = save_tiny_model(out / "model", **MODEL)
     params = sum(p.numel() for p in AutoModelForCausalLM.from_pretrained(model_dir).parameters())

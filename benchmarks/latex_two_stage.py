@@ -7,7 +7,7 @@ Parses random LaTeX expressions (numbers, symbols, fractions, radicals, powers, 
 unions, sets, matrices) with latex2sympy's own ANTLR parser in both modes, in one process. ANTLR caches prediction
 states across parses, so each mode is timed on a fresh set of the same size after a shared warm-up, the baseline
 last (it gets the warmer cache: the ratio is, if anything, low). Prints both times, the speed-up, and how many
-parse trees differ on the same inputs; the workers' patch (rewards/_math_worker.py) is sound only if that is 0.
+parse trees differ on the same inputs; the workers' patch (rewards/mathverify/worker.py) is sound only if that is 0.
 
 Parse trees, not sympy results, are compared: latex2sympy's conversion of a few pathological inputs depends on
 sympy's cache, i.e. on what the process parsed before, in either mode.

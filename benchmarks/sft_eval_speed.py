@@ -45,8 +45,9 @@ def _config(model_dir: Path, out: Path, template: str | None, steps: int):
 
 
 def sft_examples_per_second(model_dir: Path, out: Path, template: str | None, steps: int) -> float:
+    from rlkd.commands.sft import run_sft
+    from rlkd.config import sft_output_dir
     from rlkd.io import read_jsonl
-    from rlkd.sft import run_sft, sft_output_dir
 
     cfg = _config(model_dir, out, template, steps)
     run_sft(cfg)
@@ -56,7 +57,7 @@ def sft_examples_per_second(model_dir: Path, out: Path, template: str | None, st
 
 def generation_rate(model_dir: Path, prompts: int, batch_size: int) -> float:
     from rlkd.config import ModelConfig
-    from rlkd.evaluate import generate
+    from rlkd.generation.offline import Sampling, TransformersGenerator
     from rlkd.model import load_policy
 
     model, tok = load_policy(ModelConfig(name_or_path=str(model_dir)))
@@ -65,18 +66,7 @@ def generation_rate(model_dir: Path, prompts: int, batch_size: int) -> float:
         for i in range(prompts)
     ]
     start = time.perf_counter()
-    generate(
-        model,
-        tok,
-        msgs,
-        [{}] * prompts,
-        n=1,
-        sample=True,
-        temperature=1.0,
-        top_p=1.0,
-        max_new_tokens=48,
-        batch_size=batch_size,
-    )
+    TransformersGenerator(model, tok, batch_size).generate(msgs, Sampling(max_new_tokens=48), seed=0)
     return prompts / (time.perf_counter() - start)
 
 
@@ -88,7 +78,7 @@ def main() -> None:
     import logging
 
     logging.disable(logging.WARNING)
-    from rlkd.tiny import save_tiny_model
+    from rlkd.demo.tiny import save_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = save_tiny_model(Path(tmp) / "tiny")

@@ -4,7 +4,7 @@
     rows = filter_by_pass_rate(rows, max_pass_rate=0.75)
     for batch in GaussianCurriculum([r["pass_rate"] for r in rows], batch_size=72, num_batches=500): ...
 
-Independent of rlkd's trainer (and of torch): rlkd adapts these samplers to TRL in rlkd/curriculum_sampler.py.
+Independent of rlkd's trainer (and of torch): rlkd adapts these samplers to TRL in rlkd/training/sampler.py.
 """
 
 from curricula.filter import FilterReport, filter_by_pass_rate, pass_rate_filter
@@ -19,7 +19,7 @@ from curricula.gaussian import (
 )
 from curricula.groups import GroupStats, group_stats
 from curricula.online import OnlineCurriculum
-from curricula.passrate import pass_rate, prompt_key
+from curricula.passrate import pass_rate
 from curricula.pool import PassPool
 from curricula.protocol import Curriculum, CurriculumError
 from curricula.table import PassRateTable
@@ -43,7 +43,6 @@ __all__ = [
     "pass_rate",
     "pass_rate_filter",
     "pass_rate_levels",
-    "prompt_key",
     "round_to_total",
     "schedule_centre",
 ]

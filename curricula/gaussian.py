@@ -155,9 +155,6 @@ class GaussianCurriculum(PoolCurriculum):
             self._levels = pass_rate_levels(self._rates, self.levels)
         return self._levels
 
-    def centre(self, position: int | None = None) -> float:
-        return self._centre(position)
-
     def _centre(self, position: int | None = None) -> float:
         return schedule_centre(self.progress(position), self._start, self._end, self.schedule)
 

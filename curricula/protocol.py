@@ -1,6 +1,6 @@
 """The sampler shape every curriculum follows (prime-rl's): yield batches of indices, observe results, checkpoint.
 
-rlkd's trainer drives any object with this shape through one adapter (rlkd/curriculum_sampler.py), so a new
+rlkd's trainer drives any object with this shape through one adapter (rlkd/training/sampler.py), so a new
 curriculum is one small class here and never touches the trainer.
 """
 

@@ -47,9 +47,6 @@ class PassRateTable:
         """Every prompt's estimate; `prior` where there is none yet."""
         return np.where(np.isnan(self._rate), self.prior, self._rate)
 
-    def known(self) -> np.ndarray:
-        return ~np.isnan(self._rate)
-
     def observations(self) -> np.ndarray:
         return self._observations.copy()
 
@@ -68,11 +65,6 @@ class PassRateTable:
         old = self._rate[uniq]
         self._rate[uniq] = np.where(np.isnan(old), means, (1.0 - self.ema) * old + self.ema * means)
         self._observations[uniq] += 1
-
-    def histogram(self, bins: int = 10) -> np.ndarray:
-        """Prompt counts per equal-width pass-rate bin over [0, 1] (the last bin includes 1.0)."""
-        counts, _ = np.histogram(self.rates(), bins=bins, range=(0.0, 1.0))
-        return counts
 
     def state_dict(self) -> dict:
         return {

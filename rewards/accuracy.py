@@ -4,7 +4,7 @@ Mode-aware, unlike TRL's rewards: the answer is the text after the closing </thi
 </think> the reasoning never ended and the score is 0.0 (an answer inside the reasoning does not count);
 thinking-off answers are scored as they are, exactly as trl.rewards.accuracy_reward scores them. A solution
 math-verify cannot parse gives None, so TRL skips the sample instead of training on a wrong 0. Every sample is
-bounded by a hard time limit (rewards.verify), in any thread and any process.
+bounded by a hard time limit (rewards.mathverify.verify), in any thread and any process.
 
     reward = make_accuracy_reward(timeout=5.0, workers=2)     # or get_reward("accuracy", timeout=5.0)
     reward(completions, solution=["$\\frac{1}{2}$"], thinking=[False])
@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rewards.mathverify.verify import Verifier
 from rewards.registry import RewardError
 from rewards.text import final_answers
-from rewards.verify import Verifier
 
 
 def make_accuracy_reward(timeout: float = 5.0, workers: int | None = None, fast_latex: bool = True):
@@ -45,6 +45,7 @@ def make_accuracy_reward(timeout: float = 5.0, workers: int | None = None, fast_
 
     accuracy_reward.verifier = verifier
     accuracy_reward.take_metrics = verifier.take_metrics  # logged as rewards/<name>/timeouts
+    accuracy_reward.close = verifier.close  # stops the worker processes (they also stop at interpreter exit)
     return accuracy_reward
 
 

@@ -8,7 +8,9 @@ that
   once, counted as `rewards/<name>/errors`, and yields None for the batch (TRL then skips those samples): a buggy
   plug-in must not cost a multi-day run;
 - a reward that keeps its own counters exposes `take_metrics() -> dict[str, float]` (counts since the last call);
-  they are logged as `rewards/<name>/<key>`, and an "errors" count is added to the wrapper's own.
+  they are logged as `rewards/<name>/<key>`, and an "errors" count is added to the wrapper's own;
+- a reward that holds resources (worker processes) exposes `close()`; the wrapper carries it (and every other
+  attribute of the function) over, so the caller can release them when a stage ends.
 
 Names resolve in this order: the registry (built-ins, `@register_reward` in modules listed under `plugins:`, and
 the `rlkd.rewards` entry-point group), then `package.module:function` (a plain reward function; `args` are bound as
@@ -237,7 +239,6 @@ def _guarded(fn: RewardFunc, name: str, batch_timeout: float | None = DEFAULT_BA
     reward.__name__ = name
     reward.__qualname__ = name
     reward.errors = lambda: state["errors"]
-    reward.wrapped = fn
     return reward
 
 

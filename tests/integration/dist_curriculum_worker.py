@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from rlkd.curriculum import INDEX_COLUMN, CurriculumRuntime
+from rlkd.training.curriculum import INDEX_COLUMN, CurriculumRuntime
 
 
 class Recording(CurriculumRuntime):

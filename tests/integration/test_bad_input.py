@@ -7,8 +7,8 @@ import sys
 
 import yaml
 
+from rlkd.commands.train import run_training
 from rlkd.config import load_config
-from rlkd.train import run_training
 from tests.conftest import REPO
 
 
@@ -79,8 +79,8 @@ def test_training_on_malformed_rows_skips_and_counts(tiny_config, tmp_path):
 def test_generation_failure_names_the_checkpoint(tiny_config, tmp_path, monkeypatch):
     """A dead generation engine ends the run with the checkpoint to resume from. The engine failure is simulated
     (a real vLLM engine cannot be made to die on cue); everything around it is the real trainer."""
-    from rlkd.train import TrainingFailed
-    from rlkd.trainer import RLKDTrainer
+    from rlkd.commands.train import TrainingFailed
+    from rlkd.training.trainer import RLKDTrainer
 
     calls = {"n": 0}
     real_generate = RLKDTrainer._generate

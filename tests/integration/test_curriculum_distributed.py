@@ -46,7 +46,7 @@ def test_two_ranks_draw_the_same_batches_and_hold_the_same_table(tiny_config, tm
         "--dynamo_backend",
         "no",
         "--main_process_port",
-        "29533",
+        str(_free_port()),
         str(REPO / "tests" / "integration" / "dist_curriculum_worker.py"),
         str(tiny_config),
         str(out),

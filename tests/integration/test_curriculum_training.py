@@ -7,10 +7,10 @@ import pytest
 from trl.trainer.utils import RepeatSampler
 
 from rlkd.cli import main
-from rlkd.config import build_grpo_config, load_config
-from rlkd.curriculum import INDEX_COLUMN, CurriculumRuntime
-from rlkd.curriculum_sampler import CurriculumSampler
+from rlkd.config import load_config
 from rlkd.io import read_jsonl
+from rlkd.training.curriculum import INDEX_COLUMN, CurriculumRuntime
+from rlkd.training.sampler import CurriculumSampler
 
 CURRICULUM_KEYS = {
     "curriculum/target_mean",
@@ -35,27 +35,12 @@ class Recording(CurriculumRuntime):
 
 
 def make_trainer(config, overrides=(), runtime_cls=CurriculumRuntime):
-    from rlkd.data import load_splits
-    from rlkd.model import load_policy
-    from rlkd.tracking import MetricsJSONLCallback
-    from rlkd.train import resolve_rewards
-    from rlkd.trainer import RLKDTrainer
+    from rlkd.training.builder import build_trainer, prepare_run
+    from rlkd.training.tracking import MetricsJSONLCallback
 
     cfg = load_config(config, ["wandb.mode=disabled", *overrides])
-    args = build_grpo_config(cfg)
-    model, tokenizer = load_policy(cfg.model)
-    train_ds, _ = load_splits(cfg.data)
-    runtime = runtime_cls.from_config(cfg, train_ds)
-    trainer = RLKDTrainer(
-        model=model,
-        reward_funcs=resolve_rewards(cfg),
-        args=args,
-        train_dataset=runtime.train_dataset,
-        processing_class=tokenizer,
-        callbacks=[MetricsJSONLCallback(cfg.output_dir)],
-        curriculum=runtime,
-    )
-    return trainer, runtime
+    inputs = prepare_run(cfg, curriculum_cls=runtime_cls)
+    return build_trainer(inputs, callbacks=[MetricsJSONLCallback(cfg.output_dir)]), inputs.curriculum
 
 
 @pytest.mark.parametrize(

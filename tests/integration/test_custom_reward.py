@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
+from rlkd.commands.train import run_training
 from rlkd.config import load_config
 from rlkd.io import read_jsonl
-from rlkd.train import run_training
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rewards.md"
 

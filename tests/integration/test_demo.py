@@ -6,8 +6,8 @@ import json
 import pytest
 import yaml
 
+from rlkd.commands.demo import MODES, run_demo
 from rlkd.config import ConfigError
-from rlkd.demo import MODES, run_demo
 from tests.conftest import REPO
 
 NUM_TRAIN = 48

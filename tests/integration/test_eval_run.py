@@ -21,7 +21,7 @@ def mixed_config(tiny_config):
 
 
 def test_two_models_side_by_side(mixed_config, tiny_model_dir, tmp_path, capsys):
-    from rlkd.tiny import save_tiny_model
+    from rlkd.demo.tiny import save_tiny_model
 
     other = save_tiny_model(tmp_path / "other", seed=1)
     out = tmp_path / "report" / "eval.json"

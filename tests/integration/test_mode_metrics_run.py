@@ -66,7 +66,7 @@ def run_dir(tmp_path_factory, tiny_model_dir):
     )
     path = tmp / "modes.yaml"
     path.write_text(yaml.safe_dump(raw))
-    from rlkd.train import run_training
+    from rlkd.commands.train import run_training
 
     return run_training(load_config(path))
 

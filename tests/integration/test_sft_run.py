@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from rlkd.cli import main
-from rlkd.config import ConfigError, load_config
+from rlkd.config import ConfigError, build_sft_config, load_config, sft_output_dir
+from rlkd.data.traces import build_sft_dataset, teacher_problems
+from rlkd.demo.teacher import respond
 from rlkd.io import read_jsonl
-from rlkd.sft import build_sft_config, build_sft_dataset, sft_output_dir, teacher_problems
-from rlkd.teacher import respond
 
 SFT = {
     "num_problems": 48,
@@ -50,7 +50,7 @@ def test_teacher_dataset_is_paired_and_held_out(tiny_config):
         assert responses["detailed thinking on"].startswith("<think>")
         assert responses["detailed thinking off"].startswith("\\boxed{")
     # No SFT problem is a held-out eval question, so eval after SFT measures generalisation
-    from rlkd.data import load_raw_splits
+    from rlkd.data.datasets import load_raw_splits
 
     held_out = set(load_raw_splits(cfg.data)[1]["question"])
     assert not held_out & {p["question"] for p in teacher_problems(cfg)}
@@ -79,7 +79,7 @@ def test_a_few_sft_steps_lower_the_loss(tiny_config):
 
 
 def test_logit_distillation_runs_and_logs_both_terms(tiny_config, tmp_path):
-    from rlkd.tiny import save_tiny_model
+    from rlkd.demo.tiny import save_tiny_model
 
     teacher = save_tiny_model(tmp_path / "teacher", seed=1)  # same tokenizer, different weights: KL > 0
     cfg = _config(tiny_config, teacher=str(teacher), alpha=0.5, temperature=2.0)
@@ -106,7 +106,7 @@ def test_bad_sft_settings_are_one_line_config_errors(tiny_config, override, matc
 def test_teacher_with_another_vocabulary_is_refused(tiny_config, tmp_path, capsys):
     from transformers import AutoTokenizer
 
-    from rlkd.tiny import save_tiny_model
+    from rlkd.demo.tiny import save_tiny_model
 
     teacher = save_tiny_model(tmp_path / "teacher")
     tok = AutoTokenizer.from_pretrained(teacher)

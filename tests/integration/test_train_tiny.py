@@ -4,9 +4,9 @@ import math
 
 import yaml
 
+from rlkd.commands.train import run_training
 from rlkd.config import load_config
 from rlkd.io import read_jsonl
-from rlkd.train import run_training
 
 
 def test_tiny_run_trains_and_records(tiny_config):

@@ -8,27 +8,15 @@ one GRPO updates. Each case builds its own engine (~1 s in eager mode) so no cas
 import pytest
 import torch
 
-from rlkd.config import build_grpo_config, load_config
-from rlkd.parity import DEFAULT_TOLERANCE, logprob_gap, trainer_logprob_gap, trainer_prompt_ids
+from rlkd.config import load_config
+from rlkd.generation.parity import DEFAULT_TOLERANCE, logprob_gap, trainer_logprob_gap, trainer_prompt_ids
 
 
 def _trainer(config_path, *overrides):
-    from rlkd.data import load_splits
-    from rlkd.model import load_policy
-    from rlkd.train import resolve_rewards
-    from rlkd.trainer import RLKDTrainer
+    from rlkd.training.builder import build_trainer, prepare_run
 
     cfg = load_config(config_path, ["generation.backend=vllm", "wandb.mode=disabled", *overrides])
-    model, tokenizer = load_policy(cfg.model)
-    train, _ = load_splits(cfg.data)
-    return RLKDTrainer(
-        model=model,
-        reward_funcs=resolve_rewards(cfg),
-        args=build_grpo_config(cfg),
-        train_dataset=train,
-        processing_class=tokenizer,
-        generation=cfg.generation,
-    )
+    return build_trainer(prepare_run(cfg))
 
 
 def length_reward(completions, **kwargs):
@@ -59,7 +47,7 @@ def _sync_named_parameters(trainer):
 
 
 def _sync_named_parameters_guarded(trainer):
-    from rlkd.vllm_cpu import reload_into_vllm
+    from rlkd.generation.cpu_sync import reload_into_vllm
 
     reload_into_vllm(trainer.vllm_generation.llm, ((n, p.data) for n, p in trainer.model.named_parameters()))
 

@@ -6,13 +6,13 @@ import torch
 
 from rlkd.cli import main
 from rlkd.config import load_config
+from rlkd.generation.parity import DEFAULT_TOLERANCE, TRL_METRIC
 from rlkd.io import read_jsonl
-from rlkd.parity import DEFAULT_TOLERANCE, TRL_METRIC
 
 
 # No capsys here: vLLM's engine start silences C-level stdout through sys.stdout.fileno(), which capsys's stream lacks.
 def test_tiny_config_trains_with_vllm_and_the_sampler_matches_the_policy(tiny_config):
-    from rlkd.train import run_training
+    from rlkd.commands.train import run_training
 
     threads, set_num_threads = torch.get_num_threads(), torch.set_num_threads
     out = run_training(load_config(tiny_config, ["generation.backend=vllm", "wandb.mode=disabled"]))

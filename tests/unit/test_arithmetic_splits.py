@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from rlkd.arithmetic import generate, generate_splits
+from rlkd.demo.arithmetic import generate, generate_splits
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import pytest
 import torch
 from accelerate import Accelerator
 
-from curricula import prompt_key
 from rlkd.config import ConfigError, parse_config
-from rlkd.curriculum import INDEX_COLUMN, CurriculumRuntime
+from rlkd.data.passrates import prompt_key
+from rlkd.training.curriculum import INDEX_COLUMN, CurriculumRuntime
 
 BASE = {
     "model": {"name_or_path": "unused"},

@@ -8,7 +8,7 @@ import pytest
 from trl.trainer.utils import RepeatSampler
 
 from curricula import GaussianCurriculum, OnlineCurriculum, PassRateTable
-from rlkd.curriculum_sampler import CurriculumSampler
+from rlkd.training.sampler import CurriculumSampler
 
 
 class InOrder:

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from rlkd.config import ConfigError, DataConfig
-from rlkd.data import assign_modes, load_splits
-from rlkd.datacheck import RowReport, row_problem
+from rlkd.data.datasets import assign_modes, load_splits
+from rlkd.data.rows import RowReport, row_problem
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_missing_column_lists_columns(tmp_path):
 def test_over_long_prompts_name_the_source_row(tmp_path, tiny_model_dir):
     from transformers import AutoTokenizer
 
-    from rlkd.datacheck import LengthLimit
+    from rlkd.data.rows import LengthLimit
 
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     rows = [*GOOD[:2], {"question": "", "answer": "1"}, *GOOD[2:], {"question": "x" * 600, "answer": "1"}]

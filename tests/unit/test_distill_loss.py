@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rlkd.distill import distillation_loss
+from rlkd.training.distill import distillation_loss
 
 LN3 = math.log(3.0)
 # One sequence of two positions; position 0's logits predict the label at position 1 (token 0). Position 1 has

@@ -5,7 +5,7 @@ import pytest
 
 from rewards.accuracy import make_accuracy_reward
 from rewards.format import make_format_reward
-from rlkd.evaluate import format_table, mode_summary, model_labels, pass_at_k, score_mode
+from rlkd.commands.eval import format_table, mode_summary, model_labels, pass_at_k, score_mode
 
 
 @pytest.mark.parametrize(

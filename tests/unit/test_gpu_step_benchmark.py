@@ -43,7 +43,7 @@ def test_refuses_without_cuda_in_one_line(gpu_step, monkeypatch, capsys):
 
 
 def test_model_is_about_half_a_billion_parameters(gpu_step):
-    from rlkd.tiny import build_model, build_tokenizer
+    from rlkd.demo.tiny import build_model, build_tokenizer
 
     with torch.device("meta"):  # shapes only: no 2 GB allocation on a CPU box
         model = build_model(build_tokenizer(), **gpu_step.MODEL)

@@ -7,7 +7,7 @@ from collections import defaultdict
 import pytest
 import torch
 
-from rlkd.mode_metrics import ModeMetricsMixin, per_mode_means, sample_mode
+from rlkd.training.mode_metrics import ModeMetricsMixin, per_mode_means, sample_mode
 
 NAN = math.nan
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from rewards import make_accuracy_reward
-from rewards.verify import Verifier
+from rewards.mathverify.verify import Verifier
 
 LIMIT = 2.0  # seconds per sample in these tests
 SLACK = 1.5  # scheduling on a shared 2-core box; the limit itself is what the tests pin

@@ -1,4 +1,4 @@
-"""rewards.workers: hard per-step limits by killing, replacement, and no process left behind."""
+"""rewards.mathverify.pool: hard per-step limits by killing, replacement, and no process left behind."""
 
 import os
 import signal
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rewards import RewardError
-from rewards.workers import WorkerPool
+from rewards.mathverify.pool import WorkerPool
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -178,7 +178,7 @@ def test_no_worker_outlives_a_killed_trainer(tmp_path, in_thread):
     tail = textwrap.dedent(
         f"""
         import threading
-        from rewards.verify import Verifier
+        from rewards.mathverify.verify import Verifier
 
         def call(fn):
             if {in_thread}:

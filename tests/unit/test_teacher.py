@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from rewards import accuracy_reward, format_reward
-from rlkd.arithmetic import generate
-from rlkd.teacher import parse_question, respond
+from rlkd.demo.arithmetic import generate
+from rlkd.demo.teacher import parse_question, respond
 
 
 @pytest.mark.parametrize(

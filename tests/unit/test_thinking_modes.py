@@ -5,7 +5,7 @@ import pytest
 from datasets import Dataset
 
 from rlkd.config import ConfigError, DataConfig, build_grpo_config, parse_config
-from rlkd.data import assign_modes, chat_template_kwargs, format_dataset
+from rlkd.data.datasets import assign_modes, chat_template_kwargs, format_dataset
 
 ROWS = [{"prompt": f"{i}+1=", "solution": str(i + 1)} for i in range(8)]
 
@@ -78,7 +78,7 @@ QWEN3_LIKE = (
 
 
 def test_enable_thinking_rows_render_with_their_own_flag():
-    from rlkd.tiny import build_tokenizer
+    from rlkd.demo.tiny import build_tokenizer
 
     tok = build_tokenizer()
     tok.chat_template = QWEN3_LIKE

@@ -2,7 +2,7 @@
 
 import torch
 
-from rlkd.tiny import EOS, THINK_CLOSE, THINK_OPEN
+from rlkd.demo.tiny import EOS, THINK_CLOSE, THINK_OPEN
 
 
 def test_think_tags_survive_skip_special_tokens(tiny_model_dir):

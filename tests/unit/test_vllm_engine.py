@@ -1,4 +1,4 @@
-"""rlkd.vllm_engine: KV-cache sizing, the engine arguments rlkd adds to TRL's, and the hooks into TRL/vLLM state."""
+"""rlkd.generation.engine: KV-cache sizing, the engine arguments rlkd adds to TRL's, the hooks into TRL and vLLM."""
 
 import logging
 from types import SimpleNamespace
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from rlkd.config import ConfigError, GenerationConfig
-from rlkd.vllm_cpu import VLLM_RELOAD_LOGGER, StaleLayerGuard, torch_threads
-from rlkd.vllm_engine import colocated_llm, cpu_kv_cache_bytes, engine_kwargs, preserved_torch_threads
+from rlkd.generation.cpu_sync import VLLM_RELOAD_LOGGER, StaleLayerGuard, torch_threads
+from rlkd.generation.engine import colocated_llm, cpu_kv_cache_bytes, engine_kwargs, preserved_torch_threads
 
 MIB = 1 << 20
 # The tiny student: 2 layers, 1 KV head of 64 dims, float32 → one 128-token block holds
@@ -93,7 +93,8 @@ def _model(dtype=torch.float32):
     ],
 )
 def test_engine_kwargs(gen, cuda, expected):
-    assert engine_kwargs(gen, _model(), num_seqs=16, cuda=cuda) == expected
+    model = _model()
+    assert engine_kwargs(gen, model.config, model.dtype, num_seqs=16, cuda=cuda) == expected
 
 
 class _FakeLLM:

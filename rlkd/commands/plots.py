@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rlkd.config import ConfigError
+from rlkd.errors import ConfigError
 from rlkd.io import read_jsonl
-from rlkd.tracking import METRICS_FILE
+from rlkd.training.tracking import METRICS_FILE
 
 SERIES = (
     ("curriculum/target_mean", "target (schedule)", "tab:blue", "--"),

@@ -11,6 +11,8 @@ With thinking_style "enable_thinking" (templates such as Qwen3's that take the f
 line is written; each row gets a `chat_template_kwargs` column ({"enable_thinking": mode}) that TRL's SFTTrainer and
 `rlkd eval` apply per row. TRL's GRPOTrainer applies one global `chat_template_kwargs` to every prompt, so a GRPO run
 in this style has a single mode (rlkd.config.grpo_kwargs sets it and refuses "mixed").
+
+Generated data (`data.generator`) comes from a task registered in rlkd.data.generators; this module never names one.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from rlkd.config import ConfigError, DataConfig
-from rlkd.datacheck import LengthLimit, RowReport, check_prompt_lengths, check_rows
+from rlkd.config import ConfigError, DataConfig, RunConfig
+from rlkd.data.rows import LengthLimit, RowReport, check_prompt_lengths, check_rows, length_budget
+from rlkd.errors import first_line
 
 MODE_LINES = {"nemotron": ("detailed thinking on", "detailed thinking off"), "slash": ("/think", "/no_think")}
 _ARROW_FILES = {".parquet": "parquet", ".csv": "csv"}
@@ -57,15 +60,24 @@ def load_splits(
     return train, evals
 
 
-def _raw_rows(cfg: DataConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
-    if cfg.generator == "arithmetic":
-        from rlkd.arithmetic import generate_splits
+def load_training_data(cfg: RunConfig, tokenizer, model_config, report: RowReport | None = None):
+    """(train, eval) exactly as training sees them: every row check, and the prompt-length budget of this model
+    (its context minus generation.max_completion_length). `rlkd train`, `passrate` and `validate` all load here,
+    so a prompt too long to train on is never estimated either."""
+    budget = length_budget(tokenizer, model_config, cfg.generation.max_completion_length)
+    return load_splits(cfg.data, report, budget)
 
+
+def _raw_rows(cfg: DataConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    if cfg.generator is not None:
+        from rlkd.data.generators import get_generator
+
+        task = get_generator(cfg.generator)
         try:
-            splits = generate_splits(**cfg.generator_args)
-        except TypeError as e:
-            raise ConfigError(f"data.generator_args: {e}") from None
-        return splits["train"], splits["eval"]
+            splits = task.splits(**cfg.generator_args)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"data.generator_args: {first_line(e)}") from None
+        return splits["train"], splits.get("eval")
     return load_rows(cfg.path, cfg.train_split), load_rows(cfg.path, cfg.eval_split) if cfg.eval_split else None
 
 
@@ -89,8 +101,7 @@ def load_rows(path: str, split: str) -> list[dict[str, Any]]:
         else:
             ds = datasets.load_dataset(path, split=split)
     except (FileNotFoundError, ValueError, OSError) as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConfigError(f"data.path '{path}' (split '{split}') could not be loaded: {msg}") from None
+        raise ConfigError(f"data.path '{path}' (split '{split}') could not be loaded: {first_line(e)}") from None
     return ds.to_list()
 
 

@@ -78,12 +78,12 @@ def run_demo(
     out: str | Path = "runs/demo",
     overrides: list[str] | tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    from rlkd.evaluate import run_eval
-    from rlkd.passrate import run_passrate
-    from rlkd.plots import plot_training
-    from rlkd.sft import run_sft
-    from rlkd.tiny import save_tiny_model
-    from rlkd.train import run_training
+    from rlkd.commands.eval import run_eval
+    from rlkd.commands.passrate import run_passrate
+    from rlkd.commands.plots import plot_training
+    from rlkd.commands.sft import run_sft
+    from rlkd.commands.train import run_training
+    from rlkd.demo.tiny import save_tiny_model
 
     start = time.monotonic()
     out = Path(out)

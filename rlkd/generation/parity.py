@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlkd.config import ConfigError
+from rlkd.errors import ConfigError
 from rlkd.io import read_jsonl
 
 DEFAULT_TOLERANCE = 1e-4
@@ -32,7 +32,6 @@ TRL_METRIC = "sampling/sampling_logp_difference/max"
 @dataclass(frozen=True)
 class LogprobGap:
     max_abs: float
-    mean_abs: float
     tokens: int
 
     def ok(self, tolerance: float = DEFAULT_TOLERANCE) -> bool:
@@ -62,9 +61,9 @@ def logprob_gap(llm, model, prompt_ids: list[list[int]], max_tokens: int = 32) -
             sampler = torch.tensor([next(iter(lp.values())).logprob for lp in sample.logprobs], device=device)
             gaps.append((policy - sampler).abs())
     if not gaps:
-        return LogprobGap(math.nan, math.nan, 0)
+        return LogprobGap(math.nan, 0)
     flat = torch.cat(gaps)
-    return LogprobGap(flat.max().item(), flat.mean().item(), flat.numel())
+    return LogprobGap(flat.max().item(), flat.numel())
 
 
 def trainer_prompt_ids(trainer, n: int = 8) -> list[list[int]]:

@@ -10,14 +10,13 @@ trainer then calls it from its small hooks:
   pass-rate table and the curriculum, and gives the batch's metrics;
 - `after_scoring` (from `_generate_and_score_completions`): dynamic sampling, i.e. the groups whose accuracy is all
   0 or all 1 get zero advantage and no tokens in the loss (nor in its token normaliser);
-- `save` / `load` (from `_save_checkpoint` / `_load_optimizer_and_scheduler`): the sampler's and table's state as
-  one JSON file in each checkpoint;
+- `state_dict` / `load_state_dict` (from `_save_checkpoint` / `_load_optimizer_and_scheduler`): the sampler's and
+  table's state, saved in each checkpoint's rlkd_state.json;
 - `log_histogram` (from `log`): the table's pass rates as a W&B histogram.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -34,41 +33,15 @@ from curricula import (
     UniformCurriculum,
     group_stats,
     pass_rate_filter,
-    prompt_key,
 )
 from rlkd.config import ConfigError, CurriculumConfig, RunConfig
-from rlkd.curriculum_sampler import CurriculumSampler
-from rlkd.io import read_jsonl
+from rlkd.data.passrates import join_pass_rates, load_pass_rates
+from rlkd.training.sampler import CurriculumSampler
 
 logger = logging.getLogger(__name__)
 
 INDEX_COLUMN = "curriculum_index"  # the row's position in the (filtered) train set, to key observations
 ONLINE_LEVELS = 8  # online estimates are continuous: group them in steps of 1/8, the resolution of 8 samples
-
-
-def load_pass_rates(path: str | Path) -> dict[str, float | None]:
-    """prompt_key -> pass_rate from an `rlkd passrate` output (JSONL, a torn last line tolerated; or a dataset dir)."""
-    p = Path(path)
-    if p.is_dir():
-        import datasets
-
-        rows = list(datasets.load_from_disk(str(p)))
-    elif p.is_file():
-        try:
-            rows = read_jsonl(p)
-        except json.JSONDecodeError as e:
-            raise ConfigError(f"curriculum.pass_rates '{p}' is not valid JSONL ({e}); rerun `rlkd passrate`") from None
-    else:
-        raise ConfigError(f"curriculum.pass_rates '{p}' not found: write it with `rlkd passrate CONFIG`")
-    if rows and not {"prompt_key", "pass_rate"} <= set(rows[0]):
-        raise ConfigError(f"curriculum.pass_rates '{p}' lacks prompt_key/pass_rate fields: use `rlkd passrate` output")
-    return {row["prompt_key"]: row["pass_rate"] for row in rows}
-
-
-def join_pass_rates(train_ds, table: dict[str, float | None]) -> np.ndarray:
-    """Each train row's pass rate (NaN where the file has none), matched by the prompt as formatted for the run."""
-    rates = [table.get(prompt_key(p, s)) for p, s in zip(train_ds["prompt"], train_ds["solution"])]
-    return np.array([np.nan if r is None else r for r in rates], dtype=float)
 
 
 class CurriculumRuntime:

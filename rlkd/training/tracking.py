@@ -19,7 +19,8 @@ from urllib.parse import urlparse
 
 from transformers import TrainerCallback
 
-from rlkd.config import ConfigError, WandbConfig
+from rlkd.config import WandbConfig
+from rlkd.errors import ConfigError
 from rlkd.io import append_jsonl
 
 logger = logging.getLogger(__name__)

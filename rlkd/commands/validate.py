@@ -40,33 +40,18 @@ def required_columns(reward) -> list[str]:
 
 def validate(config: str, overrides: list[str] | tuple[str, ...] = ()) -> str:
     """Return a short report; raise ConfigError (or RewardError) on the first problem."""
-    from transformers import AutoConfig, AutoTokenizer
-
-    from rlkd.data import load_splits
-    from rlkd.datacheck import RowReport, length_budget
-    from rlkd.model import _looks_local
-    from rlkd.train import resolve_rewards
+    from rlkd.data.datasets import load_training_data
+    from rlkd.data.rows import RowReport, length_budget
+    from rlkd.model import load_model_config, load_tokenizer
+    from rlkd.training.rewards import resolve_rewards
 
     cfg = load_config(config, overrides)
     build_grpo_config(cfg)
     rewards = resolve_rewards(cfg)
     m = cfg.model
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(
-            m.name_or_path, revision=m.revision, trust_remote_code=m.trust_remote_code
-        )
-        model_config = AutoConfig.from_pretrained(
-            m.name_or_path, revision=m.revision, trust_remote_code=m.trust_remote_code
-        )
-    except (OSError, ValueError) as e:
-        hint = " (no such local directory)" if _looks_local(m.name_or_path) else ""
-        raise ConfigError(
-            f"model.name_or_path '{m.name_or_path}' could not be loaded{hint}: "
-            f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}"
-        ) from None
+    tokenizer, model_config = load_tokenizer(m), load_model_config(m)
     report = RowReport()
-    budget = length_budget(tokenizer, model_config, cfg.generation.max_completion_length)
-    train, evals = load_splits(cfg.data, report, budget)
+    train, evals = load_training_data(cfg, tokenizer, model_config, report)
     for spec, fn in zip(cfg.rewards, rewards):
         missing = [c for c in required_columns(fn) if c not in train.column_names]
         if missing:
@@ -74,10 +59,11 @@ def validate(config: str, overrides: list[str] | tuple[str, ...] = ()) -> str:
                 f"reward '{spec.name}' needs dataset column(s) {missing}, but the dataset has "
                 f"{train.column_names}; set data.solution_column or add the column"
             )
+    budget = length_budget(tokenizer, model_config, cfg.generation.max_completion_length)
+    context = budget.context if budget else "?"
     lines = [
         f"config ok: {config}",
-        f"model ok: {m.name_or_path} ({model_config.model_type}, context {budget.context if budget else '?'}, "
-        f"vocab {len(tokenizer)})",
+        f"model ok: {m.name_or_path} ({model_config.model_type}, context {context}, vocab {len(tokenizer)})",
         f"data ok: {len(train)} train rows"
         + (f", {len(evals)} eval rows" if evals is not None else "")
         + (f"; {report.skipped} malformed rows skipped" if report.skipped else ""),

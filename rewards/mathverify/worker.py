@@ -1,6 +1,7 @@
-"""The math-verify worker process (started by rewards.verify through rewards.workers; not imported by rlkd).
+"""The math-verify worker process, started by rewards.mathverify.verify through its pool (run as a file, never
+imported).
 
-    python _math_worker.py PARENT_PID PDEATHSIG SOFT_LIMIT_S FAST_LATEX
+    python worker.py PARENT_PID PDEATHSIG SOFT_LIMIT_S FAST_LATEX
 
 Reads jobs `{"gold": str, "answers": [str, ...]}`, one JSON line each, from stdin. Replies on stdout:
 `{"gold": bool}` (False: math-verify cannot parse the solution; the job ends there), then one

@@ -2,15 +2,17 @@
 
 For each model and each mode (both, when data.thinking is mixed: every held-out problem is asked in each mode, so
 the modes are compared on the same problems), on the data's eval split:
-- accuracy: greedy decoding, scored by rlkd's accuracy reward (math-verify of the boxed answer);
+- accuracy: greedy decoding, scored by the accuracy reward (math-verify of the final answer);
 - pass@k: `eval.num_samples` samples per problem at the GRPO sampling temperature, with the unbiased estimator of
   Chen et al. 2021 (k ≤ n). pass@k well above greedy accuracy is the headroom GRPO can turn into accuracy;
 - format: the share of greedy completions the format reward accepts for that mode;
 - completion_length: mean generated tokens per greedy completion, the end-of-turn token included (as TRL counts).
 
-Generation is batched transformers `generate` on the chat template with add_generation_prompt (what GRPO samples
-from), rendered row by row so that per-row template arguments (enable_thinking) apply. Results go to eval.json,
-written atomically, and to W&B.
+Generation goes through rlkd.generation.offline (the run's backend and every generation setting; eval.temperature,
+eval.top_p and eval.max_new_tokens override theirs), on the chat template with add_generation_prompt (what GRPO
+samples from), rendered row by row so that per-row template arguments (enable_thinking) apply. Accuracy and format
+are the run's own `accuracy` and `format` rewards, with their configured args (the built-ins' defaults when the run
+has none by that name). Results go to eval.json, written atomically, and to W&B.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def eval_modes(thinking: str) -> list[str]:
 
 def eval_rows(cfg: RunConfig) -> dict[str, Any]:
     """mode → the held-out split formatted in that mode (every problem asked in every mode)."""
-    from rlkd.data import format_dataset, load_raw_splits
+    from rlkd.data.datasets import format_dataset, load_raw_splits
 
     _, raw_eval = load_raw_splits(cfg.data)
     if raw_eval is None:
@@ -128,113 +130,35 @@ def eval_rows(cfg: RunConfig) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Generation
-
-
-def generate(
-    model,
-    tokenizer,
-    prompts: Sequence[list[dict]],
-    template_kwargs: Sequence[dict],
-    *,
-    n: int,
-    sample: bool,
-    temperature: float,
-    top_p: float,
-    max_new_tokens: int,
-    batch_size: int,
-) -> list[list[tuple[str, int]]]:
-    """n completions per prompt as (text, token count); text decoded like TRL (special tokens dropped)."""
-    import torch
-    from transformers import GenerationConfig
-
-    eos = tokenizer.eos_token_id
-    gen_cfg = GenerationConfig(
-        do_sample=sample,
-        num_return_sequences=n,
-        max_new_tokens=max_new_tokens,
-        eos_token_id=eos,
-        pad_token_id=tokenizer.pad_token_id,
-        **({"temperature": temperature, "top_p": top_p, "top_k": 0} if sample else {}),
-    )
-    texts = [
-        tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True, **kw)
-        for p, kw in zip(prompts, template_kwargs)
-    ]
-    per_call = max(1, batch_size // n)
-    out: list[list[tuple[str, int]]] = []
-    for start in range(0, len(texts), per_call):
-        enc = tokenizer(
-            texts[start : start + per_call],
-            return_tensors="pt",
-            padding=True,
-            padding_side="left",
-            add_special_tokens=False,
-        )
-        with torch.no_grad():
-            seqs = model.generate(**enc, generation_config=gen_cfg)
-        completions = seqs[:, enc["input_ids"].shape[1] :].tolist()  # (B·n, T)
-        for i in range(0, len(completions), n):
-            out.append([_decode(tokenizer, ids, eos) for ids in completions[i : i + n]])
-    return out
-
-
-def _decode(tokenizer, ids: list[int], eos: int) -> tuple[str, int]:
-    length = ids.index(eos) + 1 if eos in ids else len(ids)  # tokens after the first end-of-turn are padding
-    return tokenizer.decode(ids[:length], skip_special_tokens=True), length
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Running an eval
 
 
 def evaluate_model(cfg: RunConfig, path: str, rows_by_mode: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """mode → metrics for the model at `path`."""
-    import torch
+    from rlkd.data.datasets import chat_template_kwargs
+    from rlkd.generation.offline import Sampling, open_generator
+    from rlkd.training.rewards import close_rewards, resolve_reward
 
-    from rewards.accuracy import make_accuracy_reward
-    from rewards.format import make_format_reward
-    from rlkd.data import chat_template_kwargs
-    from rlkd.model import load_policy
-
-    ev, gen = cfg.eval, cfg.generation
-    model, tokenizer = load_policy(dataclasses.replace(cfg.model, name_or_path=path))
-    model.eval()
-    format_args = next((r.args for r in cfg.rewards if r.name == "format"), {})
-    accuracy, fmt = make_accuracy_reward(), make_format_reward(**format_args)
-    settings = dict(
-        temperature=ev.temperature or gen.temperature,
-        top_p=ev.top_p or gen.top_p,
-        max_new_tokens=ev.max_new_tokens or gen.max_completion_length,
-        batch_size=ev.batch_size,
-    )
+    ev = cfg.eval
+    accuracy, fmt = resolve_reward(cfg, "accuracy"), resolve_reward(cfg, "format")  # the run's args, if it has them
+    generator = open_generator(cfg, path, batch_size=ev.batch_size)
+    common = dict(temperature=ev.temperature, top_p=ev.top_p, max_new_tokens=ev.max_new_tokens)
+    greedy_sampling = Sampling.from_config(cfg.generation, n=1, greedy=True, **common)
+    sampled = Sampling.from_config(cfg.generation, n=ev.num_samples, **common)
     results = {}
     try:
         for mode, rows in rows_by_mode.items():
             prompts, solutions = list(rows["prompt"]), list(rows["solution"])
             thinking = list(rows["thinking"]) if "thinking" in rows.column_names else None
-            kwargs = [chat_template_kwargs(cfg.data, t) for t in thinking] if thinking else [{}] * len(prompts)
-            torch.manual_seed(ev.seed)
-            greedy = [c[0] for c in generate(model, tokenizer, prompts, kwargs, n=1, sample=False, **settings)]
-            samples = generate(model, tokenizer, prompts, kwargs, n=ev.num_samples, sample=True, **settings)
+            kwargs = [chat_template_kwargs(cfg.data, t) for t in thinking] if thinking else None
+            greedy = [c[0] for c in generator.generate(prompts, greedy_sampling, ev.seed, kwargs)]
+            samples = generator.generate(prompts, sampled, ev.seed, kwargs)
             results[mode] = score_mode(greedy, samples, prompts, solutions, thinking, accuracy, fmt, ev.pass_k)
             logger.info("eval %s [%s]: %s", path, mode, results[mode])
     finally:
-        accuracy.verifier.close()
+        generator.close()
+        close_rewards([accuracy, fmt])
     return results
-
-
-def check_model(cfg: RunConfig, path: str) -> None:
-    """Fail fast, with a one-line ConfigError, when `path` is not a loadable model (reads only its config)."""
-    from transformers import AutoConfig
-
-    try:
-        AutoConfig.from_pretrained(path, revision=cfg.model.revision, trust_remote_code=cfg.model.trust_remote_code)
-    except (OSError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConfigError(
-            f"--model '{path}' could not be loaded ({first}); give a model directory or Hub id"
-        ) from None
 
 
 def model_labels(paths: Sequence[str]) -> list[str]:
@@ -252,11 +176,12 @@ def model_labels(paths: Sequence[str]) -> list[str]:
 def run_eval(cfg: RunConfig, model_paths: Sequence[str], out: str | Path | None = None) -> dict[str, Any]:
     """Evaluate each model on the held-out split; write eval.json (atomically) and log to W&B; return the report."""
     from rlkd.config import to_dict
-    from rlkd.tracking import start_wandb
+    from rlkd.model import load_model_config
+    from rlkd.training.tracking import start_wandb
 
     out = Path(out) if out is not None else cfg.output_dir / EVAL_FILE
     for path in model_paths:  # a wrong path fails in a second, before any data is built or generated
-        check_model(cfg, path)
+        load_model_config(dataclasses.replace(cfg.model, name_or_path=path), "--model")
     rows = eval_rows(cfg)
     ev, gen = cfg.eval, cfg.generation
     report: dict[str, Any] = {

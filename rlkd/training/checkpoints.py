@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rlkd.config import ConfigError
+from rlkd.errors import ConfigError
 from rlkd.io import atomic_write_json, atomic_write_text, read_jsonl
 
 RLKD_STATE = "rlkd_state.json"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from rlkd.tiny import THINK_CLOSE, THINK_OPEN
+from rlkd.demo.tiny import THINK_CLOSE, THINK_OPEN
 
 _QUESTION = re.compile(r"^\s*(\d+)\s*([+\-*])\s*(\d+)\s*$")
 

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from rlkd.config import ConfigError
+from rlkd.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +90,13 @@ def check_prompt_lengths(
     prompts: list, indices: list[int], budget: LengthLimit, on_bad: str, split: str, report: RowReport
 ) -> list[int]:
     """Positions (into `prompts`) of prompts that fit the budget; `indices` are their source row numbers."""
+    from rlkd.model import render_prompts
+
+    tok = budget.tokenizer
     lengths = [
         len(ids)
         for start in range(0, len(prompts), 1024)
-        for ids in _render(budget.tokenizer, prompts[start : start + 1024])
+        for ids in tok(render_prompts(tok, prompts[start : start + 1024]), add_special_tokens=False)["input_ids"]
     ]
     kept = []
     for pos, (row, n) in enumerate(zip(indices, lengths)):
@@ -108,13 +111,6 @@ def check_prompt_lengths(
             raise ConfigError(f"{message}; shorten it or set data.on_bad_rows: skip")
         report.add(f"{split} row {row}: prompt of {n} tokens exceeds {budget.limit}")
     return kept
-
-
-def _render(tokenizer, prompts: list) -> list[list[int]]:
-    """Token ids of prompts as the trainer will see them (chat template with the generation prompt)."""
-    if prompts and isinstance(prompts[0], list):
-        prompts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
-    return tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
 
 
 def length_budget(tokenizer, model_config, completion: int) -> LengthLimit | None:

@@ -17,17 +17,17 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
 from rlkd.config import GenerationConfig
+from rlkd.generation.engine import enter_colocated_engine
 from rlkd.io import atomic_write_json
-from rlkd.mode_metrics import ModeMetricsMixin
-from rlkd.resume import RLKD_STATE
-from rlkd.vllm_engine import enter_colocated_engine
+from rlkd.training.checkpoints import RLKD_STATE
+from rlkd.training.mode_metrics import ModeMetricsMixin
 
 
 class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
     """GRPOTrainer as configured by rlkd. Reward names are resolved to callables before they reach TRL (TRL
-    would load a string as a Hub reward model). `curriculum` is an rlkd.curriculum.CurriculumRuntime (or None for
-    plain TRL sampling); `generation` carries the vLLM engine options TRL's GRPOConfig has no field for (see
-    rlkd.vllm_engine)."""
+    would load a string as a Hub reward model). `curriculum` is an rlkd.training.curriculum.CurriculumRuntime (or
+    None for plain TRL sampling); `generation` carries the vLLM engine options TRL's GRPOConfig has no field for
+    (see rlkd.generation.engine). Build one with rlkd.training.builder.build_trainer."""
 
     def __init__(self, *args, curriculum=None, generation: GenerationConfig | None = None, **kwargs):
         reward_funcs = kwargs.get("reward_funcs")
@@ -42,11 +42,11 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
             cpu_vllm = enter_colocated_engine(stack, gen, bound.get("args"), bound["model"])
             super().__init__(*args, **kwargs)
         if cpu_vllm:
-            from rlkd.vllm_cpu import CPUVLLMGeneration
+            from rlkd.generation.cpu_sync import CPUVLLMGeneration
 
             CPUVLLMGeneration.adopt(self.vllm_generation, gen.vllm_cpu_threads)
 
-    # -- curricula (rlkd/curriculum.py holds the logic; these hooks only route to it) ---------------------------
+    # -- curricula (rlkd/training/curriculum.py holds the logic; these hooks only route to it) ------------------
 
     def _get_train_sampler(self, dataset=None):
         sampler = self.curriculum.build_sampler(self) if self.curriculum is not None else None
@@ -68,7 +68,8 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
 
     def _save_checkpoint(self, model, trial):
         # rlkd's state is written (atomically) before TRL's files: transformers writes trainer_state.json last, and a
-        # checkpoint counts as complete only when that file exists (rlkd.resume), so a complete one has both.
+        # checkpoint counts as complete only when that file exists (rlkd.training.checkpoints), so a complete one has
+        # both.
         if self.args.should_save:
             ckpt = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
             state = {"global_step": self.state.global_step}

@@ -2,14 +2,14 @@
 
 math-verify enforces its own timeouts with signal.alarm, which only works in the main thread, so TRL switches them
 off elsewhere, and one pathological answer (`\\boxed{9^{9^{9^{9}}}}`) can hang a multi-day run. Here every
-verification runs in a pool of killable worker processes (rewards.workers) with a hard per-sample limit: an answer
-that overruns scores 0.0, a solution that overruns is treated as unparseable (None).
+verification runs in a pool of killable worker processes (rewards.mathverify.pool) with a hard per-sample limit:
+an answer that overruns scores 0.0, a solution that overruns is treated as unparseable (None).
 
 Fast, because a GRPO batch is G completions per prompt and the completions of a group repeat their final answers:
 - the work is grouped by solution, so each worker parses a gold answer once per group (and caches it);
 - each distinct (solution, answer) pair is verified once per batch, its verdict shared by every duplicate, and
   answers that parse to the same expressions share one verification;
-- LaTeX is parsed with ANTLR's two-stage SLL/LL strategy, which yields the same parse trees (_math_worker);
+- LaTeX is parsed with ANTLR's two-stage SLL/LL strategy, which yields the same parse trees (see worker.py);
 - groups are spread over the workers, largest first.
 
 The extraction settings match trl.rewards.accuracy_reward, so verdicts are the same on the same answer text.
@@ -22,9 +22,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from rewards.workers import Job, WorkerPool
+from rewards.mathverify.pool import Job, WorkerPool
 
-_WORKER = Path(__file__).with_name("_math_worker.py")
+_WORKER = Path(__file__).with_name("worker.py")
 _MAX_DEFAULT_WORKERS = 8
 _SLOW_GOLD_MEMORY = 10_000
 
@@ -58,7 +58,7 @@ class Verifier:
         # The worker's own (signal) limit fires first, so an ordinary slow case costs no process restart; without
         # it (soft_limit=False, for tests) every overrun is a kill.
         soft = max(timeout - 0.5, 0.8 * timeout) if soft_limit else 0.0
-        args = [f"{soft:.3f}", str(int(fast_latex))]  # fast_latex: see _math_worker._two_stage_latex_parsing
+        args = [f"{soft:.3f}", str(int(fast_latex))]  # fast_latex: see worker._two_stage_latex_parsing
         self.pool = WorkerPool(_WORKER, args, workers or default_workers(), timeout, start_timeout)
         self.timeouts = 0  # samples cut by the time limit since the last take_metrics()
         self._slow_golds: set[str] = set()

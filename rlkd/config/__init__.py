@@ -1,0 +1,58 @@
+"""Run configuration: one YAML file per run → frozen, typed dataclasses, and the bridge to TRL's config classes.
+
+    schema.py      the sections (model, data, rewards, curriculum, generation, ...) and their value checks
+    loader.py      the strict YAML → dataclass loader with dotted overrides
+    trl_bridge.py  `grpo:` → trl.GRPOConfig and `sft.args` → trl.SFTConfig, checked against TRL's annotations
+
+Usage:
+    cfg = load_config("configs/tiny-cpu.yaml", ["grpo.max_steps=4"])
+    args = build_grpo_config(cfg)   # the trl.GRPOConfig, validated by TRL itself
+"""
+
+from rlkd.config.loader import apply_override, dump_yaml, load_config, parse_config, to_dict
+from rlkd.config.schema import (
+    CurriculumConfig,
+    DataConfig,
+    EvalConfig,
+    GenerationConfig,
+    ModelConfig,
+    PassRateConfig,
+    RewardSpec,
+    RunConfig,
+    SFTConfig,
+    WandbConfig,
+)
+from rlkd.config.trl_bridge import (
+    OWNED_GRPO_KEYS,
+    build_grpo_config,
+    build_sft_config,
+    grpo_kwargs,
+    sft_kwargs,
+    sft_output_dir,
+)
+from rlkd.errors import ConfigError
+
+__all__ = [
+    "OWNED_GRPO_KEYS",
+    "ConfigError",
+    "CurriculumConfig",
+    "DataConfig",
+    "EvalConfig",
+    "GenerationConfig",
+    "ModelConfig",
+    "PassRateConfig",
+    "RewardSpec",
+    "RunConfig",
+    "SFTConfig",
+    "WandbConfig",
+    "apply_override",
+    "build_grpo_config",
+    "build_sft_config",
+    "dump_yaml",
+    "grpo_kwargs",
+    "load_config",
+    "parse_config",
+    "sft_kwargs",
+    "sft_output_dir",
+    "to_dict",
+]

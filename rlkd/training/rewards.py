@@ -1,0 +1,50 @@
+"""The one reward resolution: a config's `rewards:` entries → callables, for train, passrate, eval and validate alike.
+
+Every stage builds a reward from its whole spec (name, args, batch_timeout) here, after importing the config's
+plugins, so a reward scores the same way in `rlkd passrate`, in training and in `rlkd eval` (a second copy of this
+once dropped `batch_timeout` and another ignored `args`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rlkd.config import RewardSpec, RunConfig
+from rlkd.errors import ConfigError
+
+
+def build_reward(spec: RewardSpec):
+    from rewards import get_reward
+
+    return get_reward(spec.name, batch_timeout=spec.batch_timeout, **spec.args)
+
+
+def resolve_rewards(cfg: RunConfig) -> list:
+    """Reward callables in config order (TRL pairs them with `reward_weights` by position)."""
+    from rewards import import_plugins
+
+    import_plugins(cfg.plugins)
+    return [build_reward(spec) for spec in cfg.rewards]
+
+
+def resolve_reward(cfg: RunConfig, name: str, required_by: str | None = None):
+    """The run's reward called `name`, built from its spec. When the run has none by that name: the registry's
+    default when `required_by` is None, else an error naming the setting (`required_by`) that asked for it."""
+    from rewards import import_plugins
+
+    import_plugins(cfg.plugins)
+    for spec in cfg.rewards:
+        if spec.name == name:
+            return build_reward(spec)
+    if required_by is not None:
+        names = [r.name for r in cfg.rewards]
+        raise ConfigError(f"{required_by} '{name}' is not one of the run's rewards {names}")
+    return build_reward(RewardSpec(name=name))
+
+
+def close_rewards(funcs: Iterable) -> None:
+    """Release what the rewards hold (math-verify's worker processes) when a stage is done with them."""
+    for fn in funcs:
+        close = getattr(fn, "close", None)
+        if callable(close):
+            close()
