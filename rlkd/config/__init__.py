@@ -1,7 +1,8 @@
 """Run configuration: one YAML file per run → frozen, typed dataclasses, and the bridge to TRL's config classes.
 
     schema.py      the sections (model, data, rewards, curriculum, generation, ...) and their value checks
-    loader.py      the strict YAML → dataclass loader with dotted overrides
+    loader.py      YAML → RunConfig with dotted overrides
+    strict.py      the strict dataclass builder and value checker behind every section
     trl_bridge.py  `grpo:` → trl.GRPOConfig and `sft.args` → trl.SFTConfig, checked against TRL's annotations
 
 Usage:

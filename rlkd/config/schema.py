@@ -165,6 +165,17 @@ class GenerationConfig:
         if self.vllm_enable_sleep_mode and self.vllm_mode != "colocate":
             raise ConfigError("generation.vllm_enable_sleep_mode applies to vllm_mode: colocate only; set it to false")
 
+    def sampling(self) -> dict[str, Any]:
+        """The sampling settings, named as TRL's GRPOConfig names them: GRPO steps and every offline generate
+        (eval, passrate) sample with exactly these."""
+        return dict(
+            temperature=self.temperature,
+            top_p=self.top_p,
+            top_k=self.top_k,
+            min_p=self.min_p,
+            repetition_penalty=self.repetition_penalty,
+        )
+
 
 @dataclass(frozen=True)
 class WandbConfig:

@@ -17,8 +17,8 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-from rlkd.config.loader import coerce
 from rlkd.config.schema import GenerationConfig, RunConfig
+from rlkd.config.strict import coerce
 from rlkd.errors import ConfigError, first_line
 
 TRL_DOCS = "https://huggingface.co/docs/trl"
@@ -108,11 +108,7 @@ def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
     kwargs = checked_section(cfg.grpo, GRPOConfig, "grpo", OWNED_GRPO_KEYS, GRPO_DOCS)
     gen = cfg.generation
     kwargs.update(
-        temperature=gen.temperature,
-        top_p=gen.top_p,
-        top_k=gen.top_k,
-        min_p=gen.min_p,
-        repetition_penalty=gen.repetition_penalty,
+        **gen.sampling(),
         max_completion_length=gen.max_completion_length,
         use_vllm=gen.backend == "vllm",
         vllm_mode=gen.vllm_mode,

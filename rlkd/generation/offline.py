@@ -18,11 +18,14 @@ randomness, so greedy then sampled calls with the same seed sample what a sample
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rlkd.config import GenerationConfig, RunConfig
+
+logger = logging.getLogger(__name__)
 
 Completion = tuple[str, int]  # (text, generated tokens)
 
@@ -43,14 +46,7 @@ class Sampling:
     @classmethod
     def from_config(cls, gen: GenerationConfig, **overrides: Any) -> Sampling:
         """The run's generation settings; `overrides` set n, greedy or any setting (None keeps the run's)."""
-        base = cls(
-            temperature=gen.temperature,
-            top_p=gen.top_p,
-            top_k=gen.top_k,
-            min_p=gen.min_p,
-            repetition_penalty=gen.repetition_penalty,
-            max_new_tokens=gen.max_completion_length,
-        )
+        base = cls(**gen.sampling(), max_new_tokens=gen.max_completion_length)
         return dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -155,6 +151,10 @@ class VLLMGenerator:
         with preserved_torch_threads():
             self.llm = new_engine(LLM, **kwargs)
         self.threads = gen.vllm_cpu_threads or 1
+        if not self.cuda:
+            logger.info(
+                "offline vLLM engine on %s: sampling with %d torch threads", model_cfg.name_or_path, self.threads
+            )
 
     def generate(
         self, prompts: Sequence[Any], sampling: Sampling, seed: int, template_kwargs: Sequence[dict] | None = None

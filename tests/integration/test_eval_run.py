@@ -94,3 +94,41 @@ def test_bad_eval_input_is_one_line(mixed_config, capsys, extra, message):
     assert main(["eval", str(mixed_config), *extra]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rlkd: error:")]
     assert len(errors) == 1 and message in errors[0]
+
+
+def test_eval_scores_with_the_runs_accuracy_args_and_samples_with_every_generation_setting(
+    mixed_config, tiny_model_dir, tmp_path, monkeypatch
+):
+    import rewards.registry
+    from rlkd.commands.eval import run_eval
+    from rlkd.config import load_config
+    from rlkd.generation.offline import TransformersGenerator
+
+    built, samplings = [], []
+    real_factory = rewards.registry._REGISTRY["accuracy"]
+    real_generate = TransformersGenerator.generate
+
+    def factory(**args):
+        built.append(args)
+        return real_factory(**args)
+
+    def generate(self, prompts, sampling, seed, template_kwargs=None):
+        samplings.append(sampling)
+        return real_generate(self, prompts, sampling, seed, template_kwargs)
+
+    monkeypatch.setitem(rewards.registry._REGISTRY, "accuracy", factory)
+    monkeypatch.setattr(TransformersGenerator, "generate", generate)
+    overrides = [
+        *SMALL,
+        "rewards.0.args={timeout: 2.5, workers: 1}",  # the run's accuracy reward, as training builds it
+        "generation.top_k=5",
+        "generation.min_p=0.05",
+        "generation.repetition_penalty=1.2",
+    ]
+    report = run_eval(load_config(mixed_config, overrides), [str(tiny_model_dir)], tmp_path / "eval.json")
+    assert built == [{"timeout": 2.5, "workers": 1}]  # eval once built accuracy with the defaults
+    greedy, sampled = samplings[0], samplings[1]
+    assert greedy.greedy and greedy.repetition_penalty == 1.2
+    assert (sampled.n, sampled.top_k, sampled.min_p, sampled.repetition_penalty) == (2, 5, 0.05, 1.2)
+    assert (sampled.max_new_tokens, greedy.max_new_tokens) == (12, 12)  # eval.max_new_tokens wins over the run's
+    assert set(report["models"][0]["modes"]) == {"on", "off"}

@@ -103,3 +103,46 @@ def test_filter_and_gaussian_training_start_from_the_output(passrate_args, tiny_
     metrics = [r for r in read_jsonl(tmp_path / "run" / "metrics.jsonl") if "curriculum/target_mean" in r]
     # easy first: the first batch targets the easiest level left (0.5), later ones move toward 0
     assert metrics[0]["curriculum/target_mean"] > metrics[-1]["curriculum/target_mean"]
+
+
+def slow_accuracy(completions, **kwargs):
+    """A reward that outlives its batch_timeout (module:function, so passrate must build it from its spec)."""
+    time.sleep(30)
+    return [1.0] * len(completions)
+
+
+def test_passrate_keeps_the_rewards_batch_timeout(passrate_args):
+    args, out = passrate_args
+    reward = f"{__name__}:slow_accuracy"
+    overrides = [
+        f"rewards=[{{name: '{reward}', batch_timeout: 0.2}}]",
+        f"curriculum.reward={reward}",
+        "data.generator_args.num_train=4",
+    ]
+    start = time.monotonic()
+    assert main(["passrate", *args, *overrides]) == 0
+    assert time.monotonic() - start < 25  # two batches cut at 0.2 s each, not two 30-second sleeps
+    rows = read_jsonl(out)
+    assert len(rows) == 4 and all(r["pass_rate"] is None and r["num_judged"] == 0 for r in rows)  # skipped, not 0
+
+
+def test_a_prompt_too_long_to_train_on_is_not_estimated(tiny_config, tmp_path):
+    import yaml
+
+    from rlkd.config import load_config
+    from rlkd.data.passrates import dataset_keys
+    from rlkd.training.builder import prepare_run
+
+    data = tmp_path / "data.jsonl"
+    rows = [{"prompt": f"{i}+{i}=", "solution": str(2 * i)} for i in range(5)]
+    rows.insert(2, {"prompt": "9" * 600 + "+1=", "solution": "1"})  # > 512 positions minus the completion
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    raw = yaml.safe_load(tiny_config.read_text())
+    raw["data"] = {"path": str(data), "on_bad_rows": "skip", "thinking": "on"}
+    raw["passrate"] = {"k": 2, "batch_size": 2, "output": str(tmp_path / "pr.jsonl")}
+    config = tmp_path / "own-data.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    assert main(["passrate", str(config), "wandb.mode=disabled"]) == 0
+    estimated = {r["prompt_key"] for r in read_jsonl(tmp_path / "pr.jsonl")}
+    trained = set(dataset_keys(prepare_run(load_config(config, ["wandb.mode=disabled"])).train_dataset))
+    assert len(estimated) == 5 and estimated == trained  # the long prompt is neither estimated nor trained

@@ -106,3 +106,34 @@ def test_assign_modes(thinking, ratio, expected_on):
     modes = assign_modes(10, thinking, ratio, seed=0)
     assert sum(modes) == expected_on and len(modes) == 10
     assert assign_modes(10, thinking, ratio, seed=0) == modes  # seeded
+
+
+class _TwoRows:
+    """A user's task: two rows of its own, found by `package.module:object` like a reward."""
+
+    def splits(self, n: int = 2):
+        rows = [{"prompt": f"q{i}", "solution": str(i)} for i in range(n)]
+        return {"train": rows, "eval": rows[:1]}
+
+
+TWO_ROWS = _TwoRows()
+
+
+@pytest.mark.parametrize(
+    "generator, message",
+    [
+        ("arithmetc", "unknown data.generator 'arithmetc'; known generators: arithmetic"),  # a typo lists the known
+        ("no_such_module_x:TASK", "cannot import it"),  # a module:object that does not import
+    ],
+)
+def test_unknown_generator_is_one_line(generator, message):
+    with pytest.raises(ConfigError, match=message):
+        load_splits(DataConfig(generator=generator))
+
+
+def test_a_users_generator_by_module_and_object():
+    train, evals = load_splits(DataConfig(generator=f"{__name__}:TWO_ROWS", generator_args={"n": 3}, thinking="off"))
+    assert train["solution"] == ["0", "1", "2"] and evals["solution"] == ["0"]
+    assert train["thinking"] == [False] * 3  # formatted like any other data
+    with pytest.raises(ConfigError, match="data.generator_args"):
+        load_splits(DataConfig(generator=f"{__name__}:TWO_ROWS", generator_args={"m": 3}))  # a bad argument
