@@ -1,6 +1,7 @@
-"""What every pool-drawing curriculum shares: a seeded RNG, the pass bookkeeping, a position in the plan, and a
-checkpointable state. Subclasses choose which unused prompts go into a batch (`_choose`) and say what the batch
-was meant to be (`_batch_metrics`)."""
+"""What every pool-drawing curriculum shares: a seeded RNG, a position in the plan, and a checkpointable state.
+Subclasses draw a batch's prompts (`_draw`: the uniform curriculum by passes, the Gaussian ones with reuse, see
+curricula/reuse.py) and say what the batch was meant to be (`_batch_metrics`). `extra` draws more prompts at the
+current position without moving the schedule on: what dynamic sampling's refill asks for."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from curricula.pool import PassPool
 from curricula.protocol import CurriculumError
 
 
@@ -28,7 +28,6 @@ class PoolCurriculum:
         self.num_batches = num_batches
         self.seed = seed
         self.position = 0  # batches drawn so far
-        self._pool = PassPool(num_prompts)
         self._rng = np.random.default_rng(seed)
         self._last: dict[str, float] = {}
 
@@ -42,17 +41,26 @@ class PoolCurriculum:
             yield self.next_batch()
 
     def next_batch(self) -> list[int]:
-        chosen = self._pool.draw(self.batch_size, self._choose)
-        batch = self._rng.permutation(chosen)
+        batch = self._rng.permutation(self._draw(self.batch_size, np.empty(0, dtype=np.int64)))
         self._last = self._batch_metrics(batch)
         self.position += 1
         return batch.tolist()
 
-    def _choose(self, candidates: np.ndarray, n: int) -> np.ndarray:
-        raise NotImplementedError
+    def extra(self, n: int, exclude: Sequence[int] = ()) -> list[int]:
+        """`n` more distinct prompts as the current batch's plan would pick them (none of `exclude` while others are
+        left), without moving the schedule on: the last batch drawn is the one being refilled."""
+        excluded = np.unique(np.asarray(exclude, dtype=np.int64))
+        if n + excluded.size > self.num_prompts:
+            excluded = excluded[: max(0, self.num_prompts - n)]
+        self.position -= 1  # the refill belongs to the batch just drawn
+        try:
+            return self._rng.permutation(self._draw(n, excluded)).tolist()
+        finally:
+            self.position += 1
 
-    def _batch_metrics(self, batch: np.ndarray) -> dict[str, float]:
-        return {}
+    def _draw(self, n: int, exclude: np.ndarray) -> np.ndarray:
+        """`n` distinct prompt indices for the batch at `self.position`, none of `exclude`."""
+        raise NotImplementedError
 
     def observe(self, indices: Sequence[int], accuracy: Sequence[float]) -> None:
         """Offline curricula keep their estimates; see OnlineCurriculum."""
@@ -60,23 +68,12 @@ class PoolCurriculum:
     def metrics(self) -> dict[str, float]:
         return dict(self._last)
 
-    @property
-    def passes(self) -> int:
-        return self._pool.passes
-
     def state_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "position": self.position,
-            "rng": self._rng.bit_generator.state,
-            "pool": self._pool.state_dict(),
-            "last": self._last,
-        }
+        return {"name": self.name, "position": self.position, "rng": self._rng.bit_generator.state, "last": self._last}
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("name") != self.name:
             raise CurriculumError(f"the saved state is for a '{state.get('name')}' curriculum, not '{self.name}'")
-        self._pool.load_state_dict(state["pool"])
         self._rng.bit_generator.state = state["rng"]
         self.position = int(state["position"])
         self._last = dict(state.get("last", {}))

@@ -3,8 +3,10 @@ to hard across training.
 
 For batch b of B: the centre is `start + (end - start) * s(b / (B - 1))` with s the schedule (linear or cosine);
 each pass-rate level gets a share of the batch proportional to `exp(-(level - centre)^2 / 2 sigma^2)`, rounded to
-whole prompts (largest remainders); no level gives more prompts than it has unused in the current pass; the slots
-left over go one at a time to the levels with the largest remaining pools; the batch is shuffled.
+whole prompts (largest remainders); no level gives more prompts than it has under their reuse quota (see
+curricula/reuse.py: within a level least-recently-drawn first, each prompt at most as often as the run's passes, so
+the schedule holds over many passes and a one-pass run never repeats a prompt); the slots left over go one at a time
+to the levels with the largest remaining pools; the batch is shuffled.
 
 The math is pure functions over arrays (tested directly); `GaussianCurriculum` adds the RNG, the pass bookkeeping
 and the checkpointable state.
@@ -22,6 +24,7 @@ import numpy as np
 
 from curricula.base import PoolCurriculum
 from curricula.protocol import CurriculumError
+from curricula.reuse import ReusePool
 
 Schedule = Literal["linear", "cosine"]
 SCHEDULES = ("linear", "cosine")
@@ -136,6 +139,8 @@ class GaussianCurriculum(PoolCurriculum):
         if levels is not None and levels < 1:
             raise CurriculumError(f"levels must be >= 1, got {levels}")
         self._rates = rates
+        self._reuse = ReusePool(len(rates), batch_size * num_batches)
+        self._draws = 0  # draw calls so far (batches and refills): the clock of least-recently-drawn
         self.start, self.end, self.sigma, self.schedule, self.levels = start, end, sigma, schedule, levels
         self._plan: dict[str, float] = {}
         self._levels: tuple[np.ndarray, np.ndarray] | None = None
@@ -158,7 +163,12 @@ class GaussianCurriculum(PoolCurriculum):
     def _centre(self, position: int | None = None) -> float:
         return schedule_centre(self.progress(position), self._start, self._end, self.schedule)
 
-    def _choose(self, candidates: np.ndarray, n: int) -> np.ndarray:
+    def _candidates(self, n: int, exclude: np.ndarray) -> np.ndarray:
+        """Prompts this batch may take (under the reuse quota, not excluded); the online curriculum also skips."""
+        return np.setdiff1d(self._reuse.candidates(n + exclude.size), exclude, assume_unique=True)
+
+    def _draw(self, n: int, exclude: np.ndarray) -> np.ndarray:
+        candidates = self._candidates(n, exclude)
         levels, level_of = self.current_levels()
         centre = self._centre()
         cand_level = level_of[candidates]
@@ -167,11 +177,22 @@ class GaussianCurriculum(PoolCurriculum):
         targets = round_to_total(weights, n)
         counts = allocate(targets, available, priority=weights)
         picked = [
-            self._rng.choice(candidates[cand_level == lv], size=c, replace=False) for lv, c in enumerate(counts) if c
+            self._reuse.least_recent(candidates[cand_level == lv], c, self._rng) for lv, c in enumerate(counts) if c
         ]
+        chosen = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
+        self._reuse.record(chosen, self._draws)
+        self._draws += 1
         # The plan is the target before availability, so the metric shows what the schedule asked for.
         self._plan = {"centre": centre, "target_mean": float(np.dot(weights, levels))}
-        return np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
+        return chosen
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "reuse": self._reuse.state_dict(), "draws": self._draws}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self._reuse.load_state_dict(state["reuse"])
+        self._draws = int(state["draws"])
 
     def _batch_metrics(self, batch: np.ndarray) -> dict[str, float]:
         return {**self._plan, "batch_estimate_mean": float(self.current_rates()[batch].mean())}

@@ -1,8 +1,9 @@
 """Bookkeeping for passes over the prompt pool: no prompt is drawn twice before every prompt has been drawn once.
 
-Both the uniform and the Gaussian curricula draw through `PassPool.draw`, which hands a chooser the prompts still
-unused in the current pass. When fewer than a batch remain, the batch takes all of them and the rest comes from a
-fresh pass (never repeating a prompt within the batch), so use counts never differ by more than one.
+The uniform curriculum draws through `PassPool.draw`, which hands a chooser the prompts still unused in the current
+pass (the Gaussian curricula reuse prompts within a level instead: curricula/reuse.py). When fewer than a batch
+remain, the batch takes all of them and the rest comes from a fresh pass (never repeating a prompt within the
+batch), so use counts never differ by more than one.
 """
 
 from __future__ import annotations
@@ -32,14 +33,16 @@ class PassPool:
         self.used[:] = False
         self.passes += 1
 
-    def draw(self, n: int, choose: Chooser) -> np.ndarray:
-        """`n` distinct indices, chosen among the unused ones by `choose`; starts a new pass when needed."""
+    def draw(self, n: int, choose: Chooser, exclude: np.ndarray | None = None) -> np.ndarray:
+        """`n` distinct indices, chosen among the unused ones by `choose`; starts a new pass when needed. Indices in
+        `exclude` are passed over (they stay unused for later) while enough others are left."""
         if n > self.size:
             raise CurriculumError(f"a batch of {n} distinct prompts needs a pool of at least {n}; it has {self.size}")
-        avail = self.available()
+        skip = np.asarray(exclude if exclude is not None else [], dtype=np.int64)
+        avail = np.setdiff1d(self.available(), skip, assume_unique=True)
         if avail.size == 0:
             self._new_pass()
-            avail = self.available()
+            avail = np.setdiff1d(self.available(), skip, assume_unique=True)
         if avail.size >= n:
             chosen = np.asarray(choose(avail, n), dtype=np.int64)
             self.used[chosen] = True
@@ -47,7 +50,9 @@ class PassPool:
         # The pass ends inside this batch: its last prompts all go in, the rest comes from the next pass.
         tail = avail
         self._new_pass()
-        fresh = np.setdiff1d(self.available(), tail, assume_unique=True)
+        fresh = np.setdiff1d(self.available(), np.concatenate([tail, skip]))
+        if fresh.size < n - tail.size:  # too few left outside `exclude`: take from it after all
+            fresh = np.setdiff1d(self.available(), tail, assume_unique=True)
         head = np.asarray(choose(fresh, n - tail.size), dtype=np.int64)
         self.used[head] = True
         return np.concatenate([tail, head])

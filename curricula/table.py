@@ -2,7 +2,9 @@
 
 Offline estimates (from `rlkd passrate`) seed it; prompts without one read as `prior` until first observed, after
 which the first observation replaces the prior and later ones move the estimate by an exponential moving average
-(`ema` = weight of the newest group), so the table follows a policy that is getting better.
+(`ema` = weight of the newest group), so the table follows a policy that is getting better. It also counts each
+prompt's streak of *settled* groups (every judged answer right, or every one wrong: no learning signal), which
+the online curriculum's skipping reads.
 Pure numpy; every rank applies the same gathered observations, so every rank holds the same table.
 """
 
@@ -39,6 +41,7 @@ class PassRateTable:
             if known.size and not ((known >= 0) & (known <= 1)).all():
                 raise CurriculumError("initial pass rates must be in [0, 1]")
         self._observations = np.zeros(num_prompts, dtype=np.int64)
+        self._settled = np.zeros(num_prompts, dtype=np.int64)  # consecutive settled groups, up to now
 
     def __len__(self) -> int:
         return len(self._rate)
@@ -49,6 +52,10 @@ class PassRateTable:
 
     def observations(self) -> np.ndarray:
         return self._observations.copy()
+
+    def settled_streak(self) -> np.ndarray:
+        """Per prompt, how many of its latest groups in a row were all right or all wrong (0: the last one varied)."""
+        return self._settled.copy()
 
     def update(self, indices: Sequence[int], accuracy: Sequence[float]) -> None:
         """Fold in per-sample accuracies (indices may repeat: a group's samples are averaged; NaN is skipped)."""
@@ -62,6 +69,11 @@ class PassRateTable:
             raise CurriculumError(f"observed prompt index {idx.max()} is outside the table of {len(self._rate)}")
         uniq, inv = np.unique(idx, return_inverse=True)
         means = np.bincount(inv, weights=acc) / np.bincount(inv)
+        low = np.full(uniq.size, np.inf)
+        high = np.full(uniq.size, -np.inf)
+        np.minimum.at(low, inv, acc)
+        np.maximum.at(high, inv, acc)
+        self._settled[uniq] = np.where(low == high, self._settled[uniq] + 1, 0)
         old = self._rate[uniq]
         self._rate[uniq] = np.where(np.isnan(old), means, (1.0 - self.ema) * old + self.ema * means)
         self._observations[uniq] += 1
@@ -70,6 +82,7 @@ class PassRateTable:
         return {
             "rate": [None if np.isnan(r) else float(r) for r in self._rate],
             "observations": self._observations.tolist(),
+            "settled": self._settled.tolist(),
             "prior": self.prior,
             "ema": self.ema,
         }
@@ -82,3 +95,5 @@ class PassRateTable:
             )
         self._rate = np.array([np.nan if r is None else r for r in state["rate"]], dtype=float)
         self._observations = np.asarray(state["observations"], dtype=np.int64)
+        # checkpoints from before skipping existed have no streaks: start them at zero
+        self._settled = np.asarray(state.get("settled", np.zeros(len(self._rate))), dtype=np.int64)

@@ -10,6 +10,7 @@ import numpy as np
 
 from curricula.base import PoolCurriculum
 from curricula.gaussian import check_rates
+from curricula.pool import PassPool
 
 
 class UniformCurriculum(PoolCurriculum):
@@ -25,15 +26,27 @@ class UniformCurriculum(PoolCurriculum):
         pass_rates: Sequence[float] | np.ndarray | None = None,
     ):
         super().__init__(num_prompts, batch_size, num_batches, seed=seed)
+        self._pool = PassPool(num_prompts)
         self._rates = None if pass_rates is None else check_rates(pass_rates)
         if self._rates is not None and len(self._rates) != num_prompts:
             raise ValueError(f"pass_rates has {len(self._rates)} entries for {num_prompts} prompts")
 
-    def _choose(self, candidates: np.ndarray, n: int) -> np.ndarray:
-        return self._rng.choice(candidates, size=n, replace=False)
+    def _draw(self, n: int, exclude: np.ndarray) -> np.ndarray:
+        return self._pool.draw(n, lambda candidates, k: self._rng.choice(candidates, size=k, replace=False), exclude)
+
+    @property
+    def passes(self) -> int:
+        return self._pool.passes
 
     def _batch_metrics(self, batch: np.ndarray) -> dict[str, float]:
         if self._rates is None:
             return {}
         # Uniform sampling "targets" the pool's mean pass rate.
         return {"target_mean": float(self._rates.mean()), "batch_estimate_mean": float(self._rates[batch].mean())}
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "pool": self._pool.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self._pool.load_state_dict(state["pool"])

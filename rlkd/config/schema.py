@@ -86,10 +86,22 @@ class CurriculumConfig:
     levels: int | None = None  # group pass rates into multiples of 1/levels (default: exact for gaussian, 8 online)
     prior: float = 0.5  # online: pass rate assumed for prompts with no estimate yet
     ema: float = 0.5  # online: weight of the newest group accuracy in a prompt's estimate
-    dynamic_sampling: bool = False  # DAPO: mask groups whose accuracy is all 0 or all 1 out of the loss
+    # DAPO dynamic sampling of groups whose accuracy is all 0 or all 1: `mask` takes them out of the loss; `refill`
+    # replaces them with groups of extra prompts, generated in up to max_refill_rounds more rounds (true = mask)
+    dynamic_sampling: bool | Literal["off", "mask", "refill"] = "off"
+    max_refill_rounds: int = 4
+    skip_settled: bool = False  # online: skip prompts whose recent groups were all right or all wrong (GRESO)
     reward: str = "accuracy"
 
     def __post_init__(self) -> None:
+        if isinstance(self.dynamic_sampling, bool):  # the boolean of earlier configs: true meant masking
+            object.__setattr__(self, "dynamic_sampling", "mask" if self.dynamic_sampling else "off")
+        if self.max_refill_rounds < 0:
+            raise ConfigError(f"curriculum.max_refill_rounds must be >= 0, got {self.max_refill_rounds}")
+        if self.skip_settled and self.name != "online":
+            raise ConfigError(
+                "curriculum.skip_settled reads the online pass-rate table: set curriculum.name online, or drop it"
+            )
         if self.name == "gaussian" and self.pass_rates is None:
             raise ConfigError("curriculum.name gaussian needs curriculum.pass_rates: the file `rlkd passrate` writes")
         for key in ("max_pass_rate", "min_pass_rate", "start", "end", "prior"):

@@ -8,8 +8,10 @@ trainer then calls it from its small hooks:
   RepeatSampler (`uniform` without pass rates: plain TRL);
 - `on_rewards` (from `_calculate_rewards`): the gathered accuracy column, identical on every rank, updates the
   pass-rate table and the curriculum, and gives the batch's metrics;
-- `after_scoring` (from `_generate_and_score_completions`): dynamic sampling, i.e. the groups whose accuracy is all
-  0 or all 1 get zero advantage and no tokens in the loss (nor in its token normaliser);
+- `after_scoring` (from `_generate_and_score_completions`): dynamic sampling `mask`, i.e. the groups whose accuracy
+  is all 0 or all 1 get zero advantage and no tokens in the loss (nor in its token normaliser); with `refill` the
+  trainer hands the whole call to rlkd.training.refill, which asks this runtime for extra prompts (`extra_prompts`)
+  and for the zero-variance groups of each round (`take_zero_variance`);
 - `state_dict` / `load_state_dict` (from `_save_checkpoint` / `_load_optimizer_and_scheduler`): the sampler's and
   table's state, saved in each checkpoint's rlkd_state.json;
 - `log_histogram` (from `log`): the table's pass rates as a W&B histogram.
@@ -41,6 +43,7 @@ from rlkd.training.sampler import CurriculumSampler
 logger = logging.getLogger(__name__)
 
 INDEX_COLUMN = "curriculum_index"  # the row's position in the (filtered) train set, to key observations
+PLAN_METRICS = ("target_mean", "batch_estimate_mean", "skipped_prompts")  # the chunk's plan, logged when it is scored
 ONLINE_LEVELS = 8  # online estimates are continuous: group them in steps of 1/8, the resolution of 8 samples
 
 
@@ -53,18 +56,26 @@ class CurriculumRuntime:
         self.sampler: CurriculumSampler | None = None
         self.table: PassRateTable | None = None
         self._masked: np.ndarray | None = None  # (P * local batch,) samples to drop from the loss, gathered order
+        self._zero_variance: np.ndarray | None = None  # (P * local groups,) of the last scored call, gathered order
+        self.refilling = False  # set by rlkd.training.refill while it scores extra groups
+        self.index_column = INDEX_COLUMN
         self.hook_seconds = 0.0  # time spent in the reward/scoring hooks, for the overhead benchmark
 
     @property
+    def refills(self) -> bool:
+        return self.cfg.dynamic_sampling == "refill"
+
+    @property
     def uses_sampler(self) -> bool:
-        return self.cfg.name != "uniform" or self.pass_rates is not None
+        # refill draws its extra prompts from a curriculum, so it needs one even for uniform sampling
+        return self.cfg.name != "uniform" or self.pass_rates is not None or self.refills
 
     @classmethod
     def from_config(cls, cfg: RunConfig, train_ds) -> CurriculumRuntime:
         cur = cfg.curriculum
         names = [r.name for r in cfg.rewards]
         reward_index = names.index(cur.reward) if cur.reward in names else None
-        needs_reward = cur.name == "online" or cur.dynamic_sampling
+        needs_reward = cur.name == "online" or cur.dynamic_sampling != "off"
         if reward_index is None and needs_reward:
             raise ConfigError(
                 f"curriculum.reward '{cur.reward}' is not one of the run's rewards {names}: the online table and "
@@ -114,9 +125,16 @@ class CurriculumRuntime:
             else:
                 self.table = PassRateTable(n, self.pass_rates, prior=cur.prior, ema=cur.ema)
                 levels = cur.levels or ONLINE_LEVELS
-                curriculum = OnlineCurriculum(self.table, batch_size, num_batches, levels=levels, **schedule)
+                curriculum = OnlineCurriculum(
+                    self.table, batch_size, num_batches, levels=levels, skip_settled=cur.skip_settled, **schedule
+                )
         except CurriculumError as e:
             raise ConfigError(f"curriculum: {e}") from None
+        if self.refills and (args.per_device_train_batch_size * args.steps_per_generation) % trainer.num_generations:
+            raise ConfigError(
+                "curriculum.dynamic_sampling refill keeps whole groups on every rank: make "
+                "grpo.per_device_train_batch_size x steps_per_generation a multiple of grpo.num_generations"
+            )
         if self.table is None and self.reward_index is not None:
             # Offline curricula draw by their fixed estimates; the table still tracks what training sees.
             self.table = PassRateTable(n, self.pass_rates, prior=cur.prior, ema=cur.ema)
@@ -136,10 +154,8 @@ class CurriculumRuntime:
         num_generations = trainer.num_generations
         accuracy = rewards_per_func[:, self.reward_index].float().cpu().numpy()
         stats = group_stats(accuracy, num_generations)
-        metrics = {
-            "frac_zero_variance_groups": stats.frac_zero_variance,
-            "batch_pass_rate_mean": stats.batch_pass_rate,
-        }
+        self._zero_variance = stats.zero_variance
+        indices = None
         if self.sampler is not None:
             import torch
 
@@ -148,28 +164,60 @@ class CurriculumRuntime:
             self.sampler.curriculum.observe(indices, accuracy)
             if self.table is not None and self.table is not getattr(self.sampler.curriculum, "table", None):
                 self.table.update(indices, accuracy)
+        if self.refilling:  # extra groups: observed above; the step's metrics describe its first round
+            self.hook_seconds += time.perf_counter() - t0
+            return
+        metrics = {
+            "frac_zero_variance_groups": stats.frac_zero_variance,
+            "batch_pass_rate_mean": stats.batch_pass_rate,
+        }
+        if indices is not None:
             plan = self.sampler.scored(indices[::num_generations])
-            metrics.update({k: v for k, v in plan.items() if k in ("target_mean", "batch_estimate_mean")})
+            metrics.update({k: v for k, v in plan.items() if k in PLAN_METRICS})
+            if "skipped_prompts" in plan:  # each skipped prompt's group of rollouts went to another prompt
+                metrics["rollouts_saved"] = plan["skipped_prompts"] * num_generations
         if self.table is not None:
             metrics["table_pass_rate_mean"] = float(self.table.rates().mean())
-        masked = stats.zero_variance if self.cfg.dynamic_sampling else np.zeros_like(stats.zero_variance)
+        mask = self.cfg.dynamic_sampling == "mask"
+        masked = stats.zero_variance if mask else np.zeros_like(stats.zero_variance)
         self._masked = np.repeat(masked, num_generations)
-        metrics["frac_masked"] = float(masked.mean()) if masked.size else 0.0
+        if not self.refills:  # refill logs what it could not replace, once its rounds are done
+            metrics["frac_masked"] = float(masked.mean()) if masked.size else 0.0
         for key, value in metrics.items():
             trainer._metrics["train"][f"curriculum/{key}"].append(value)
         self.hook_seconds += time.perf_counter() - t0
 
+    def take_zero_variance(self) -> np.ndarray:
+        """The zero-variance groups of the call just scored (gathered order); each call's flags are taken once."""
+        flags, self._zero_variance = self._zero_variance, None
+        if flags is None:
+            raise RuntimeError("dynamic sampling found no scored groups: the curriculum's reward was not computed")
+        return flags
+
+    def extra_prompts(self, n: int, exclude: list[int]) -> list[int]:
+        """`n` more prompts at the curriculum's current target (the same on every rank), for refill."""
+        t0 = time.perf_counter()
+        try:
+            return self.sampler.curriculum.extra(n, exclude)
+        finally:
+            self.hook_seconds += time.perf_counter() - t0
+
     def after_scoring(self, trainer, output: dict[str, Any]) -> dict[str, Any]:
-        """Dynamic sampling: drop the masked groups' samples from the loss (zero advantage, no loss tokens)."""
+        """Dynamic sampling `mask`: drop the masked groups' samples from the loss (zero advantage, no loss tokens)."""
         masked, self._masked = self._masked, None
-        if not self.cfg.dynamic_sampling or masked is None:
+        if self.cfg.dynamic_sampling != "mask" or masked is None:
             return output
+        n_local = output["advantages"].shape[0]
+        start = trainer.accelerator.process_index * n_local  # TRL's own process slice
+        return self.mask_groups(trainer, output, masked[start : start + n_local])
+
+    def mask_groups(self, trainer, output: dict[str, Any], drop: np.ndarray) -> dict[str, Any]:
+        """Zero the advantage and loss tokens of the local samples in `drop`, and recount the batch's loss tokens
+        (called on every rank: the count is gathered)."""
         t0 = time.perf_counter()
         import torch
 
-        n_local = output["advantages"].shape[0]
-        start = trainer.accelerator.process_index * n_local  # TRL's own process slice
-        drop = torch.as_tensor(masked[start : start + n_local], device=output["advantages"].device)
+        drop = torch.as_tensor(drop, device=output["advantages"].device)
         output["advantages"] = output["advantages"].masked_fill(drop, 0.0)
         keep = (~drop).to(output["completion_mask"].dtype).unsqueeze(1)  # (B, 1)
         output["completion_mask"] = output["completion_mask"] * keep
@@ -184,6 +232,11 @@ class CurriculumRuntime:
         output["num_items_in_batch"] = trainer.accelerator.gather(loss_mask.sum()).sum()
         self.hook_seconds += time.perf_counter() - t0
         return output
+
+    def log_refill(self, trainer, **metrics: float) -> None:
+        for key, value in metrics.items():
+            trainer._metrics["train"][f"dynamic_sampling/{key}"].append(float(value))
+        trainer._metrics["train"]["curriculum/frac_masked"].append(float(metrics["trained_zero_variance_frac"]))
 
     # -- checkpoints and logging ------------------------------------------------------------------------------
 

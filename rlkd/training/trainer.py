@@ -59,9 +59,14 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
         return rewards_per_func
 
     def _generate_and_score_completions(self, inputs):
+        curriculum = self.curriculum if self.model.training else None
+        if curriculum is not None and curriculum.refills:
+            from rlkd.training.refill import refill_batch
+
+            return refill_batch(self, curriculum, inputs, super()._generate_and_score_completions)
         output = super()._generate_and_score_completions(inputs)
-        if self.curriculum is not None and self.model.training:
-            output = self.curriculum.after_scoring(self, output)
+        if curriculum is not None:
+            output = curriculum.after_scoring(self, output)
         return output
 
     # -- checkpoints: rlkd's own state (the curriculum) beside TRL's ----------------------------------------------

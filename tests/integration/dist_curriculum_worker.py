@@ -14,7 +14,7 @@ from rlkd.training.curriculum import INDEX_COLUMN, CurriculumRuntime
 class Recording(CurriculumRuntime):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.local, self.gathered = [], []
+        self.local, self.gathered, self.rounds = [], [], []
 
     def on_rewards(self, trainer, inputs, rewards_per_func):
         import torch
@@ -23,6 +23,7 @@ class Recording(CurriculumRuntime):
         every = trainer.accelerator.gather(torch.tensor(local)).tolist()
         self.local.append(local)
         self.gathered.append(every)
+        self.rounds.append(self.refilling)
         super().on_rewards(trainer, inputs, rewards_per_func)
 
 
@@ -39,6 +40,11 @@ def main(config: str, out_dir: str, *overrides: str) -> None:
         "gathered": runtime.gathered,
         "history": runtime.sampler.state_dict()["history"],
         "table": runtime.table.state_dict(),
+        "refilling": runtime.rounds,  # per scored call: was it a refill round
+        "curriculum": runtime.state_dict(),
+        "refill_metrics": [
+            {k: v for k, v in h.items() if k.startswith("dynamic_sampling/")} for h in trainer.state.log_history
+        ],
     }
     Path(out_dir, f"rank{rank}.json").write_text(json.dumps(record))
 

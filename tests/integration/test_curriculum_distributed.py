@@ -20,18 +20,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_ranks_draw_the_same_batches_and_hold_the_same_table(tiny_config, tmp_path):
-    out = tmp_path / "ranks"
-    out.mkdir()
-    overrides = [
-        "curriculum.name=online",
-        "curriculum.dynamic_sampling=true",
-        "wandb.mode=disabled",
-        "grpo.max_steps=3",
-        "grpo.save_steps=100",
-        "grpo.per_device_train_batch_size=4",  # x 2 ranks = 8 completions = 2 prompts x 4 generations per step
-        "grpo.use_cpu=true",
-    ]
+def _launch(tiny_config, out, overrides):
     cmd = [
         sys.executable,
         "-m",
@@ -53,9 +42,25 @@ def test_two_ranks_draw_the_same_batches_and_hold_the_same_table(tiny_config, tm
         *overrides,
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    r0, r1 = (json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1))
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+
+
+COMMON = [
+    "curriculum.name=online",
+    "wandb.mode=disabled",
+    "grpo.max_steps=3",
+    "grpo.save_steps=100",
+    "grpo.per_device_train_batch_size=4",  # x 2 ranks = 8 completions = 2 prompts x 4 generations per step
+    "grpo.use_cpu=true",
+]
+
+
+def test_two_ranks_draw_the_same_batches_and_hold_the_same_table(tiny_config, tmp_path):
+    out = tmp_path / "ranks"
+    out.mkdir()
+    r0, r1 = _launch(tiny_config, out, [*COMMON, "curriculum.dynamic_sampling=true"])
     assert r0["world"] == r1["world"] == 2
     assert len(r0["gathered"]) == 3
     assert r0["history"] == r1["history"]  # the sampler decided the same chunks on both ranks
@@ -66,3 +71,27 @@ def test_two_ranks_draw_the_same_batches_and_hold_the_same_table(tiny_config, tm
         assert sorted(set(a + b)) == sorted(r0["history"][step])  # and the groups are the decided chunk
     assert r0["table"] == r1["table"]  # every rank applied the same gathered observations
     assert sum(r0["table"]["observations"]) == 6  # 3 steps x 2 prompts
+
+
+def test_two_ranks_refill_in_lockstep(tiny_config, tmp_path):
+    out = tmp_path / "ranks"
+    out.mkdir()
+    reward = "tests.integration.test_refill:thirds"  # every third prompt settled, the rest informative
+    overrides = [
+        *COMMON,
+        "curriculum.dynamic_sampling=refill",
+        f"curriculum.reward={reward}",
+        f"rewards=[{{name: accuracy}}, {{name: '{reward}', weight: 1.0}}]",
+    ]
+    r0, r1 = _launch(tiny_config, out, overrides)
+    assert r0["refilling"] == r1["refilling"]  # the same scored calls, refill rounds included, on both ranks
+    assert r0["gathered"] == r1["gathered"]  # each call gathered the same prompts
+    assert any(r0["refilling"]), "no refill round ran: the test lost its point"
+    for call, refilling in zip(r0["gathered"], r0["refilling"]):
+        if refilling:  # extra prompts: each rank generated its own whole groups of different prompts
+            local0 = r0["local"][r0["gathered"].index(call)]
+            assert len(set(local0)) * 4 == len(local0)
+    assert r0["curriculum"] == r1["curriculum"]  # sampler, reuse, RNG and table: identical on both ranks
+    metrics = [m for m in r0["refill_metrics"] if m]
+    assert metrics == [m for m in r1["refill_metrics"] if m] and len(metrics) == 3
+    assert all(m["dynamic_sampling/trained_zero_variance_frac"] == 0.0 for m in metrics)  # rounds sufficed

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from rlkd.io import read_jsonl
@@ -20,11 +21,25 @@ def killer(completions, trainer_state=None, **kwargs):
     if at and trainer_state is not None and trainer_state.global_step >= int(at):
         os.kill(os.getpid(), signal.SIGKILL)
     return [0.0] * len(completions)
+
+
+def thirds(completions, curriculum_index, **kwargs):
+    # every third prompt settled, the others vary within their group: refill has work to do
+    return [1.0 if i % 3 == 0 else float(j % 2) for j, i in enumerate(curriculum_index)]
 """
 
+# The same kill -9 with dynamic sampling that refills: its extra prompts come from the curriculum's RNG and reuse
+# state, so the resumed run must draw the same extras as the uninterrupted one.
+REFILL = {
+    "curriculum": {"name": "online", "dynamic_sampling": "refill", "reward": "killer_mod:thirds"},
+    "rewards": [{"name": "killer_mod:thirds", "weight": 1.0}],
+}
 
-def _config(tiny_config, tmp_path, name):
+
+def _config(tiny_config, tmp_path, name, extra=None):
     raw = yaml.safe_load(tiny_config.read_text())
+    for section, value in (extra or {}).items():
+        raw[section] = {**raw[section], **value} if isinstance(value, dict) else [*raw[section], *value]
     raw["rewards"].append({"name": "killer_mod:killer", "weight": 0.0})
     raw["grpo"].update(output_dir=str(tmp_path / name), max_steps=6, save_steps=3, logging_steps=1)
     path = tmp_path / f"{name}.yaml"
@@ -47,15 +62,19 @@ def _train(config, *extra, kill_after=None):
     )
 
 
-def _rewards_by_step(run_dir):
-    keys = ("reward", "rewards/accuracy/mean", "rewards/format/mean", "completions/mean_length")
+KEYS = ("reward", "rewards/accuracy/mean", "rewards/format/mean", "completions/mean_length")
+REFILL_KEYS = (*KEYS, "rewards/thirds/mean", "dynamic_sampling/rounds", "dynamic_sampling/generated_groups")
+
+
+def _rewards_by_step(run_dir, keys=KEYS):
     return {r["step"]: tuple(r[k] for k in keys) for r in read_jsonl(run_dir / "metrics.jsonl") if "reward" in r}
 
 
-def test_kill9_then_resume_matches_uninterrupted_run(tiny_config, tmp_path):
+@pytest.mark.parametrize("extra, keys", [(None, KEYS), (REFILL, REFILL_KEYS)], ids=["plain", "refill"])
+def test_kill9_then_resume_matches_uninterrupted_run(tiny_config, tmp_path, extra, keys):
     (tmp_path / "killer_mod.py").write_text(KILLER)
-    straight = _config(tiny_config, tmp_path, "straight")
-    killed = _config(tiny_config, tmp_path, "killed")
+    straight = _config(tiny_config, tmp_path, "straight", extra)
+    killed = _config(tiny_config, tmp_path, "killed", extra)
 
     done = _train(straight)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -73,10 +92,13 @@ def test_kill9_then_resume_matches_uninterrupted_run(tiny_config, tmp_path):
     resumed = _train(killed, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
-    expected, got = _rewards_by_step(tmp_path / "straight"), _rewards_by_step(tmp_path / "killed")
+    expected, got = _rewards_by_step(tmp_path / "straight", keys), _rewards_by_step(tmp_path / "killed", keys)
     assert sorted(got) == [1, 2, 3, 4, 5, 6]  # step 4, logged before the kill, is not logged twice
     for step in (4, 5, 6):
         assert got[step] == expected[step], f"step {step}: resumed {got[step]} != uninterrupted {expected[step]}"
+    if extra is REFILL:
+        rounds = [expected[step][keys.index("dynamic_sampling/rounds")] for step in (4, 5, 6)]
+        assert any(r > 0 for r in rounds), "no refill round after the resume point: the case lost its point"
 
     # The resumed run continues the same W&B run (offline: one run id, two run folders with that id).
     run_ids = {p.name.rsplit("-", 1)[-1] for p in (tmp_path / "killed" / "wandb").glob("offline-run-*")}

@@ -128,9 +128,8 @@ def _make(kind, seed=0, n=50, batch=8, batches=40):
     return OnlineCurriculum(PassRateTable(n, rates), batch, batches, seed=seed)
 
 
-@pytest.mark.parametrize("kind", ["gaussian", "uniform", "online"])
-def test_no_prompt_twice_before_the_pool_is_used_once(kind):
-    cur = _make(kind)  # 50 prompts, batches of 8: passes end mid-batch (50 = 6*8 + 2)
+def test_uniform_never_draws_a_prompt_twice_before_the_pool_is_used_once():
+    cur = _make("uniform")  # 50 prompts, batches of 8: passes end mid-batch (50 = 6*8 + 2)
     uses = np.zeros(50, dtype=int)
     first_pass = []
     for b, batch in enumerate(cur):
@@ -141,6 +140,41 @@ def test_no_prompt_twice_before_the_pool_is_used_once(kind):
             first_pass += batch
     assert len(set(first_pass)) == 48  # the first 6 batches never repeat a prompt
     assert cur.position == 40 and cur.passes >= 6  # 320 draws = 6 full passes and a bit
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "online"])
+def test_one_pass_runs_never_repeat_a_prompt(kind):
+    # 6 batches of 8 from 50 prompts: less than one pass, so the reuse quota is 1, the paper's one-pass rule
+    drawn = [i for batch in _make(kind, batches=6) for i in batch]
+    assert len(drawn) == 48 and len(set(drawn)) == 48
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "online"])
+def test_many_passes_reuse_each_level_evenly(kind):
+    cur = _make(kind)  # 320 draws from 50 prompts: 6.4 passes
+    uses = np.zeros(50, dtype=int)
+    for batch in cur:
+        assert len(batch) == 8 and len(set(batch)) == 8  # distinct within a batch
+        uses[batch] += 1
+    levels, level_of = cur.current_levels()
+    for lv in range(len(levels)):
+        mine = uses[level_of == lv]
+        assert mine.max() - mine.min() <= 2  # least-recently-drawn first within a level
+    assert uses.max() <= 13  # the quota: twice the passes the run needs, ceil(2 * 320 / 50)
+
+
+def test_schedule_holds_over_many_passes():
+    # 600 prompts, 400 batches of 16 (~11 passes), sigma 0.1: every batch's estimated pass rate follows the plan's
+    # target mean (a pass-by-pass rule swung 0.3-0.4 away from it, easy -> hard every pass)
+    counts = {1 / 8: 200, 2 / 8: 130, 3 / 8: 100, 4 / 8: 90, 5 / 8: 80}
+    rates = np.concatenate([np.full(c, r) for r, c in counts.items()])
+    cur = GaussianCurriculum(rates, batch_size=16, num_batches=400, sigma=0.1)
+    gaps = []
+    for _ in cur:
+        m = cur.metrics()
+        gaps.append(abs(m["batch_estimate_mean"] - m["target_mean"]))
+    assert np.percentile(gaps, 95) <= 0.08
+    assert m["target_mean"] < 0.2  # and the plan did move from easy to hard
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "uniform", "online"])
