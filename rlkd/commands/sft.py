@@ -39,6 +39,7 @@ def run_sft(cfg: RunConfig) -> Path:
     from trl import SFTTrainer
 
     from rlkd.config import dump_yaml, to_dict
+    from rlkd.console import SFT_NUMBERS, quiet_trainer
     from rlkd.data.traces import build_sft_dataset
     from rlkd.model import load_policy
     from rlkd.training.tracking import MetricsJSONLCallback, start_wandb
@@ -66,6 +67,7 @@ def run_sft(cfg: RunConfig) -> Path:
             callbacks=[MetricsJSONLCallback(out)],
             **extra,
         )
+        quiet_trainer(trainer, "sft", SFT_NUMBERS)
         trainer.train()
         trainer.save_model(str(out))
         tokenizer.save_pretrained(str(out))

@@ -199,6 +199,15 @@ class WandbConfig:
     name: str | None = None
     group: str | None = None
     tags: list[str] = field(default_factory=list)
+    # GRPO logs a completions table (prompt, completion, mode, pass-rate estimate, rewards, advantage) every this
+    # many steps (0: never); TRL's `log_completions` follows it
+    completions_every: int = 50
+
+    def __post_init__(self) -> None:
+        if self.completions_every < 0:
+            raise ConfigError(
+                f"wandb.completions_every must be >= 0 (0 turns the table off), got {self.completions_every}"
+            )
 
 
 @dataclass(frozen=True)

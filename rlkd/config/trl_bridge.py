@@ -41,6 +41,7 @@ OWNED_GRPO_KEYS = {
     "reward_weights": "rewards[].weight",
     "report_to": "wandb.mode",
     "run_name": "wandb.name",
+    "log_completions": "wandb.completions_every",
 }
 # trl.SFTConfig fields that rlkd sets from its own sections.
 OWNED_SFT_KEYS = {"report_to": "wandb.mode", "run_name": "wandb.name"}
@@ -118,6 +119,7 @@ def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
         reward_weights=[r.weight for r in cfg.rewards],
         report_to=[] if cfg.wandb.mode == "disabled" else ["wandb"],
         run_name=cfg.wandb.name,
+        log_completions=cfg.wandb.mode != "disabled" and cfg.wandb.completions_every > 0,
         # Dataset columns (solution, thinking, ...) must reach the reward functions.
         remove_unused_columns=False,
     )

@@ -67,10 +67,11 @@ def prepare_run(
 
 def build_trainer(inputs: RunInputs, callbacks: list | tuple = ()):
     """RLKDTrainer over the prepared inputs."""
+    from rlkd.console import GRPO_NUMBERS, quiet_trainer
     from rlkd.training.trainer import RLKDTrainer
 
     args = inputs.args
-    return RLKDTrainer(
+    trainer = RLKDTrainer(
         model=inputs.model,
         reward_funcs=inputs.reward_funcs,
         args=args,
@@ -80,4 +81,7 @@ def build_trainer(inputs: RunInputs, callbacks: list | tuple = ()):
         callbacks=list(callbacks),
         curriculum=inputs.curriculum,
         generation=inputs.cfg.generation,
+        completions_every=inputs.cfg.wandb.completions_every,
     )
+    quiet_trainer(trainer, "grpo", GRPO_NUMBERS)
+    return trainer

@@ -148,6 +148,7 @@ class CurriculumRuntime:
 
     def on_rewards(self, trainer, inputs: list[dict[str, Any]], rewards_per_func) -> None:
         """`rewards_per_func` is TRL's gathered (P * local batch, n_rewards) tensor, the same on every rank."""
+        self._log_estimates(trainer, inputs)
         if self.reward_index is None:
             return
         t0 = time.perf_counter()
@@ -186,6 +187,16 @@ class CurriculumRuntime:
         for key, value in metrics.items():
             trainer._metrics["train"][f"curriculum/{key}"].append(value)
         self.hook_seconds += time.perf_counter() - t0
+
+    def _log_estimates(self, trainer, inputs: list[dict[str, Any]]) -> None:
+        """A column of TRL's completions table: each sample's prompt's pass-rate estimate before this
+        group is observed (the online table's, else the offline file's)."""
+        if not inputs or INDEX_COLUMN not in inputs[0]:
+            return
+        rates = self.table.rates() if self.table is not None else self.pass_rates
+        if rates is None:
+            return
+        trainer._log_completion_extra("pass_rate_estimate", [float(rates[row[INDEX_COLUMN]]) for row in inputs])
 
     def take_zero_variance(self) -> np.ndarray:
         """The zero-variance groups of the call just scored (gathered order); each call's flags are taken once."""

@@ -60,4 +60,6 @@ class ModeMetricsMixin:
         split = "train" if self.model.training else "eval"
         for key, value in per_mode_means(columns, modes).items():
             self._metrics[split][key].append(value)
+        if split == "train":  # a column of TRL's completions table: each sample's reasoning mode
+            self._log_completion_extra("mode", [MODE_NAMES.get(sample_mode(r, p)) for r, p in zip(inputs, prompts)])
         return rewards_per_func

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
@@ -23,19 +23,41 @@ from rlkd.training.checkpoints import RLKD_STATE
 from rlkd.training.mode_metrics import ModeMetricsMixin
 
 
+@contextmanager
+def _completions_not_printed():
+    """While TRL logs, its rich console table of completions is not printed (W&B and parquet files keep it)."""
+    from trl.trainer import grpo_trainer
+
+    printer = grpo_trainer.print_prompt_completions_sample
+    grpo_trainer.print_prompt_completions_sample = lambda *a, **k: None
+    try:
+        yield
+    finally:
+        grpo_trainer.print_prompt_completions_sample = printer
+
+
 class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
     """GRPOTrainer as configured by rlkd. Reward names are resolved to callables before they reach TRL (TRL
     would load a string as a Hub reward model). `curriculum` is an rlkd.training.curriculum.CurriculumRuntime (or
     None for plain TRL sampling); `generation` carries the vLLM engine options TRL's GRPOConfig has no field for
     (see rlkd.generation.engine). Build one with rlkd.training.builder.build_trainer."""
 
-    def __init__(self, *args, curriculum=None, generation: GenerationConfig | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        curriculum=None,
+        generation: GenerationConfig | None = None,
+        completions_every: int = 0,
+        **kwargs,
+    ):
         reward_funcs = kwargs.get("reward_funcs")
         if reward_funcs is not None:
             funcs = reward_funcs if isinstance(reward_funcs, list) else [reward_funcs]
             if any(isinstance(f, str) for f in funcs):
                 raise TypeError("RLKDTrainer takes reward callables; resolve names with rewards.get_reward(name)")
         self.curriculum = curriculum
+        self.completion_tokens = 0
+        self.completions_every = completions_every
         bound = inspect.signature(GRPOTrainer.__init__).bind(self, *args, **kwargs).arguments
         with ExitStack() as stack:
             gen = generation or GenerationConfig()
@@ -63,10 +85,19 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
         if curriculum is not None and curriculum.refills:
             from rlkd.training.refill import refill_batch
 
-            return refill_batch(self, curriculum, inputs, super()._generate_and_score_completions)
-        output = super()._generate_and_score_completions(inputs)
+            return refill_batch(self, curriculum, inputs, self._generate_and_score_counted)
+        output = self._generate_and_score_counted(inputs)
         if curriculum is not None:
             output = curriculum.after_scoring(self, output)
+        return output
+
+    def _generate_and_score_counted(self, inputs):
+        """TRL's call, counting the completion tokens it generated: the cost metric runs are compared at
+        (`completion_tokens`, cumulative over the run and its resumes; refill rounds included)."""
+        output = super()._generate_and_score_completions(inputs)
+        if self.model.training:
+            self.completion_tokens += int(self.accelerator.gather(output["completion_mask"].sum()).sum().item())
+            self._metrics["train"]["completion_tokens"] = [float(self.completion_tokens)]
         return output
 
     # -- checkpoints: rlkd's own state (the curriculum) beside TRL's ----------------------------------------------
@@ -77,7 +108,7 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
         # both.
         if self.args.should_save:
             ckpt = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
-            state = {"global_step": self.state.global_step}
+            state = {"global_step": self.state.global_step, "completion_tokens": self.completion_tokens}
             if self.curriculum is not None:
                 state["curriculum"] = self.curriculum.state_dict()
             atomic_write_json(ckpt / RLKD_STATE, state)
@@ -87,10 +118,20 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
         # Called by transformers on resume after the train dataloader (and so the curriculum sampler) exists.
         super()._load_optimizer_and_scheduler(checkpoint)
         path = Path(checkpoint) / RLKD_STATE if checkpoint is not None else None
-        if self.curriculum is not None and path is not None and path.is_file():
-            self.curriculum.load_state_dict(json.loads(path.read_text()).get("curriculum"), source=path)
+        if path is None or not path.is_file():
+            return
+        state = json.loads(path.read_text())
+        self.completion_tokens = int(state.get("completion_tokens", 0))
+        if self.curriculum is not None:
+            self.curriculum.load_state_dict(state.get("curriculum"), source=path)
 
     def log(self, logs, start_time=None):
         if self.curriculum is not None:
             self.curriculum.log_histogram(self)
-        super().log(logs, start_time)
+        # TRL logs its completions table at every log call when log_completions is on, and prints it too: rlkd
+        # keeps the W&B table at its own interval and the console free of it
+        wanted = self.args.log_completions and self.model.training
+        step = self.state.global_step
+        self.log_completions = bool(wanted and self.completions_every and step % self.completions_every == 0)
+        with _completions_not_printed():
+            super().log(logs, start_time)

@@ -61,9 +61,13 @@ class _StubTRL:
         self._metrics = {"train": defaultdict(list), "eval": defaultdict(list)}
         self.model = torch.nn.Linear(1, 1)
         self.accelerator = type("Acc", (), {"gather": staticmethod(lambda t: t)})()  # one process
+        self._pending_extra_logs = defaultdict(list)
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         return self.rewards
+
+    def _log_completion_extra(self, column, values):  # as TRL's: a column of the completions table
+        self._pending_extra_logs[column].extend(values)
 
 
 class _Hooked(ModeMetricsMixin, _StubTRL):
@@ -90,6 +94,7 @@ def test_hook_logs_per_mode_metrics_and_returns_rewards_unchanged():
             "modes/off/completion_length": 6.0,
         }
     )
+    assert trainer._pending_extra_logs["mode"] == ["on", "on", "off", "off"]  # the completions table's mode column
 
 
 def test_hook_logs_under_eval_when_the_model_is_in_eval_mode():
