@@ -168,7 +168,10 @@ class GaussianCurriculum(PoolCurriculum):
         return np.setdiff1d(self._reuse.candidates(n + exclude.size), exclude, assume_unique=True)
 
     def _draw(self, n: int, exclude: np.ndarray) -> np.ndarray:
-        candidates = self._candidates(n, exclude)
+        return self._allocate(self._candidates(n, exclude), n)
+
+    def _allocate(self, candidates: np.ndarray, n: int) -> np.ndarray:
+        """`n` of `candidates` by the Gaussian target at the current position, least recently drawn first."""
         levels, level_of = self.current_levels()
         centre = self._centre()
         cand_level = level_of[candidates]

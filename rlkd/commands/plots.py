@@ -20,6 +20,7 @@ SERIES = (
 SIGNAL = (
     ("curriculum/frac_zero_variance_groups", "zero-variance groups", "tab:red"),
     ("curriculum/frac_masked", "masked (dynamic sampling)", "tab:purple"),
+    ("dynamic_sampling/trained_zero_variance_frac", "zero-variance after refill", "tab:green"),
 )
 
 
