@@ -115,18 +115,27 @@ def eval_modes(thinking: str) -> list[str]:
 
 
 def eval_rows(cfg: RunConfig) -> dict[str, Any]:
-    """mode → the held-out split formatted in that mode (every problem asked in every mode)."""
-    from rlkd.data.datasets import format_dataset, load_raw_splits
+    """mode → the held-out rows formatted in that mode. A row without a mode of its own is asked in every mode of
+    data.thinking (so the modes are compared on the same problems); a row with its own mode (a thinking column, a
+    mode line in its prompt) only in that mode, even one data.thinking does not list."""
+    from rlkd.data.datasets import format_dataset, own_modes, raw_rows
 
-    _, raw_eval = load_raw_splits(cfg.data)
-    if raw_eval is None:
-        raise ConfigError("rlkd eval needs a held-out split: set data.eval_split (or use data.generator: arithmetic)")
+    _, rows = raw_rows(cfg.data)  # dicts, not Arrow: a file may mix plain-text and chat prompts
+    if rows is None:
+        raise ConfigError(
+            "rlkd eval needs held-out data: set data.eval_path (a file of held-out rows), data.eval_split (a split of "
+            "a dataset dir or Hub dataset) or data.eval_fraction (a seeded share of the train rows)"
+        )
     if cfg.eval.max_examples is not None:
-        raw_eval = raw_eval.select(range(min(cfg.eval.max_examples, len(raw_eval))))
-    return {
-        mode: format_dataset(raw_eval, dataclasses.replace(cfg.data, thinking=mode), seed=1)
-        for mode in eval_modes(cfg.data.thinking)
-    }
+        rows = rows[: cfg.eval.max_examples]
+    own = [None if m is None else ("on" if m else "off") for m in own_modes(rows, cfg.data, "eval")]
+    asked = eval_modes(cfg.data.thinking)
+    out = {}
+    for mode in [*asked, *sorted({m for m in own if m is not None} - set(asked))]:
+        picked = [r for r, m in zip(rows, own) if m == mode or (m is None and mode in asked)]
+        if picked:
+            out[mode] = format_dataset(picked, dataclasses.replace(cfg.data, thinking=mode), seed=1)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
