@@ -2,7 +2,8 @@
 
 For each model and each mode (both, when data.thinking is mixed: every held-out problem is asked in each mode, so
 the modes are compared on the same problems), on the data's eval split:
-- accuracy: greedy decoding, scored by the accuracy reward (math-verify of the final answer);
+- accuracy: greedy decoding, scored by the run's correctness reward (eval.reward, else curriculum.reward, i.e.
+  `accuracy` unless set), built from the run's own spec (its answer style, a judge's endpoint, a plug-in's args);
 - pass@k: `eval.num_samples` samples per problem at the GRPO sampling temperature, with the unbiased estimator of
   Chen et al. 2021 (k ≤ n). pass@k well above greedy accuracy is the headroom GRPO can turn into accuracy;
 - format: the share of greedy completions the format reward accepts for that mode;
@@ -10,9 +11,10 @@ the modes are compared on the same problems), on the data's eval split:
 
 Generation goes through rlkd.generation.offline (the run's backend and every generation setting; eval.temperature,
 eval.top_p and eval.max_new_tokens override theirs), on the chat template with add_generation_prompt (what GRPO
-samples from), rendered row by row so that per-row template arguments (enable_thinking) apply. Accuracy and format
-are the run's own `accuracy` and `format` rewards, with their configured args (the built-ins' defaults when the run
-has none by that name). Results go to eval.json, written atomically, and to W&B.
+samples from), rendered row by row so that per-row template arguments (enable_thinking) apply. Accuracy, format
+and the rewards in eval.rewards (`reward/<name>`: their mean over the greedy completions) are resolved by
+rlkd.training.rewards.resolve_reward from the run's specs (the built-ins' defaults when the run has none by that
+name), and get every dataset column, as in training. Results go to eval.json, written atomically, and to W&B.
 """
 
 from __future__ import annotations
@@ -86,24 +88,31 @@ def score_mode(
     accuracy,
     fmt,
     ks: Sequence[int],
+    columns: dict[str, Sequence[Any]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Score one mode's completions (one greedy and n samples per problem) with reward functions of TRL's signature."""
+    """Score one mode's completions (one greedy and n samples per problem) with reward functions of TRL's signature.
+    `columns`: the rows' other dataset columns, passed to every reward as TRL passes them; `extra`: more rewards
+    (name → function), reported as `reward/<name>`, the mean over the greedy completions."""
     n = len(samples[0]) if samples else 0
     texts = [t for t, _ in greedy]
     flat = [t for group in samples for t, _ in group]
-    flat_acc = accuracy(
-        flat,
-        solution=[s for s in solutions for _ in range(n)],
-        prompts=[p for p in prompts for _ in range(n)],
-        thinking=[t for t in thinking for _ in range(n)] if thinking is not None else None,
-    )
-    return mode_summary(
-        greedy_accuracy=accuracy(texts, solution=solutions, prompts=prompts, thinking=thinking),
-        greedy_format=fmt(texts, prompts=prompts, thinking=thinking),
+    columns = dict(columns or {})
+    per_problem = dict(columns, solution=solutions, prompts=prompts, thinking=thinking)
+    repeated = {
+        k: [v for v in values for _ in range(n)] if values is not None else None for k, values in per_problem.items()
+    }
+    flat_acc = accuracy(flat, **repeated)
+    summary = mode_summary(
+        greedy_accuracy=accuracy(texts, **per_problem),
+        greedy_format=fmt(texts, **per_problem),
         greedy_lengths=[length for _, length in greedy],
         sample_accuracy=[flat_acc[i : i + n] for i in range(0, len(flat_acc), n)],
         ks=ks,
     )
+    for name, fn in (extra or {}).items():
+        summary[f"reward/{name}"] = mean_valid(fn(texts, **per_problem))
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -149,7 +158,8 @@ def evaluate_model(cfg: RunConfig, path: str, rows_by_mode: dict[str, Any]) -> d
     from rlkd.training.rewards import close_rewards, resolve_reward
 
     ev = cfg.eval
-    accuracy, fmt = resolve_reward(cfg, "accuracy"), resolve_reward(cfg, "format")  # the run's args, if it has them
+    accuracy, fmt = resolve_reward(cfg, accuracy_reward_name(cfg)), resolve_reward(cfg, "format")  # the run's specs
+    extra = {name: resolve_reward(cfg, name) for name in ev.rewards}
     generator = open_generator(cfg, path, batch_size=ev.batch_size)
     common = dict(temperature=ev.temperature, top_p=ev.top_p, max_new_tokens=ev.max_new_tokens)
     greedy_sampling = Sampling.from_config(cfg.generation, n=1, greedy=True, **common)
@@ -159,15 +169,23 @@ def evaluate_model(cfg: RunConfig, path: str, rows_by_mode: dict[str, Any]) -> d
         for mode, rows in rows_by_mode.items():
             prompts, solutions = list(rows["prompt"]), list(rows["solution"])
             thinking = list(rows["thinking"]) if "thinking" in rows.column_names else None
+            columns = {c: list(rows[c]) for c in rows.column_names if c not in ("prompt", "solution", "thinking")}
             kwargs = [chat_template_kwargs(cfg.data, t) for t in thinking] if thinking else None
             greedy = [c[0] for c in generator.generate(prompts, greedy_sampling, ev.seed, kwargs)]
             samples = generator.generate(prompts, sampled, ev.seed, kwargs)
-            results[mode] = score_mode(greedy, samples, prompts, solutions, thinking, accuracy, fmt, ev.pass_k)
+            results[mode] = score_mode(
+                greedy, samples, prompts, solutions, thinking, accuracy, fmt, ev.pass_k, columns, extra
+            )
             logger.info("eval %s [%s]: %s", path, mode, results[mode])
     finally:
         generator.close()
-        close_rewards([accuracy, fmt])
+        close_rewards([accuracy, fmt, *extra.values()])
     return results
+
+
+def accuracy_reward_name(cfg: RunConfig) -> str:
+    """The reward eval scores accuracy with: eval.reward, else the run's correctness reward (curriculum.reward)."""
+    return cfg.eval.reward or cfg.curriculum.reward
 
 
 def model_labels(paths: Sequence[str]) -> list[str]:
@@ -203,6 +221,7 @@ def run_eval(cfg: RunConfig, model_paths: Sequence[str], out: str | Path | None 
             "temperature": ev.temperature or gen.temperature,
             "top_p": ev.top_p or gen.top_p,
             "max_new_tokens": ev.max_new_tokens or gen.max_completion_length,
+            "accuracy_reward": accuracy_reward_name(cfg),
         },
         "models": [],
     }

@@ -241,6 +241,11 @@ class EvalConfig:
     batch_size: int = 64
     max_examples: int | None = None  # None: the whole eval split
     seed: int = 0  # sampling seed, so two models are compared on the same random stream
+    # The reward that scores accuracy: None = curriculum.reward (the run's correctness reward, `accuracy` unless
+    # set), built from the run's spec so eval scores as training does (a registry name with its defaults if the
+    # run has none by that name).
+    reward: str | None = None
+    rewards: list[str] = field(default_factory=list)  # more rewards to report per mode, by name (e.g. a plug-in's)
 
     def __post_init__(self) -> None:
         if self.num_samples < 1:
