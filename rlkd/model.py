@@ -68,12 +68,13 @@ def load_model_config(cfg: ModelConfig, what: str = "model.name_or_path"):
         return AutoConfig.from_pretrained(cfg.name_or_path, **_hub_kwargs(cfg))
 
 
-def load_policy(cfg: ModelConfig, what: str = "model.name_or_path"):
-    """Return (model, tokenizer). A path that is neither a local model nor a reachable Hub id is a ConfigError."""
+def load_policy(cfg: ModelConfig, what: str = "model.name_or_path", tokenizer=None):
+    """Return (model, tokenizer). A path that is neither a local model nor a reachable Hub id is a ConfigError.
+    `tokenizer`: the one already loaded by `load_tokenizer` for the same model."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    tokenizer = load_tokenizer(cfg, what)
+    tokenizer = tokenizer if tokenizer is not None else load_tokenizer(cfg, what)
     kwargs = {"dtype": "auto" if cfg.dtype == "auto" else getattr(torch, cfg.dtype), **_hub_kwargs(cfg)}
     if cfg.attn_implementation:
         kwargs["attn_implementation"] = cfg.attn_implementation
