@@ -158,9 +158,16 @@ def evaluate_model(cfg: RunConfig, path: str, rows_by_mode: dict[str, Any]) -> d
     from rlkd.training.rewards import close_rewards, resolve_reward
 
     ev = cfg.eval
+    generator = open_generator(cfg, path, batch_size=ev.batch_size)
+    try:
+        cfg = _with_template_facts(
+            cfg, generator.tokenizer, rows_by_mode
+        )  # this model's template, this model's format
+    except BaseException:
+        generator.close()
+        raise
     accuracy, fmt = resolve_reward(cfg, accuracy_reward_name(cfg)), resolve_reward(cfg, "format")  # the run's specs
     extra = {name: resolve_reward(cfg, name) for name in ev.rewards}
-    generator = open_generator(cfg, path, batch_size=ev.batch_size)
     common = dict(temperature=ev.temperature, top_p=ev.top_p, max_new_tokens=ev.max_new_tokens)
     greedy_sampling = Sampling.from_config(cfg.generation, n=1, greedy=True, **common)
     sampled = Sampling.from_config(cfg.generation, n=ev.num_samples, **common)
@@ -181,6 +188,20 @@ def evaluate_model(cfg: RunConfig, path: str, rows_by_mode: dict[str, Any]) -> d
         generator.close()
         close_rewards([accuracy, fmt, *extra.values()])
     return results
+
+
+def _with_template_facts(cfg: RunConfig, tokenizer, rows_by_mode: dict[str, Any]) -> RunConfig:
+    """The config with `format` told whether this model's chat template opens <think> itself (as training does,
+    rlkd.training.template_check), rendered on the first held-out row of each mode."""
+    from datasets import Dataset
+
+    from rlkd.config import RewardSpec
+    from rlkd.training.template_check import check_chat_template
+
+    if not any(s.name == "format" for s in cfg.rewards):  # eval reports format either way: as the default reward
+        cfg = dataclasses.replace(cfg, rewards=[*cfg.rewards, RewardSpec(name="format")])
+    probe = Dataset.from_list([rows[0] for rows in rows_by_mode.values() if len(rows)])
+    return check_chat_template(cfg, tokenizer, probe)
 
 
 def accuracy_reward_name(cfg: RunConfig) -> str:
