@@ -62,3 +62,20 @@ def test_the_message_names_the_checkpoint_and_the_command(checkpoint, saved):
     cb.signum, cb.stopped_at = signal.SIGTERM, 4
     message = stop_message(cb, Path(checkpoint) if checkpoint else None, "rlkd train x.yaml --resume")
     assert message == f"stopped by SIGTERM after step 4: {saved}; resume with `rlkd train x.yaml --resume`"
+
+
+def test_the_failure_hint_repeats_the_overrides(tmp_path):
+    # the input that broke it: the hint said `rlkd train configs/x.yaml --resume` for a run started with
+    # grpo.output_dir=..., which resumes a different run
+    from types import SimpleNamespace
+
+    from rlkd.commands.train import _failure_message
+    from rlkd.training.run_guard import resume_command
+
+    trainer = SimpleNamespace(state=SimpleNamespace(global_step=7))
+    cmd = resume_command("configs/x.yaml", [f"grpo.output_dir={tmp_path}", "grpo.max_steps=10"])
+    message = _failure_message(RuntimeError("engine died\nmore"), trainer, tmp_path, cmd)
+    assert message == (
+        "training stopped at step 7: RuntimeError: engine died; no checkpoint was saved yet; resume with "
+        f"`rlkd train configs/x.yaml grpo.output_dir={tmp_path} grpo.max_steps=10 --resume`"
+    )
