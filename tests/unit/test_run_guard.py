@@ -159,3 +159,16 @@ def test_defaults_written_out_are_not_changes(tmp_path):
     del saved["data"]["eval_seed"]  # a run saved before the setting existed
     # grpo.seed: 42 is TRL's default, so spelling it out changes nothing
     assert config_diff(saved, yaml.safe_load(dump_yaml(_cfg(tmp_path, seed=42)))) == {}
+
+
+def test_docs_list_the_allow_list():
+    # docs/resume.md is where users read what a resume may change: it must name every pattern, and no other
+    import re
+    from pathlib import Path
+
+    from rlkd.training.run_guard import RESUME_SAFE_KEYS
+
+    table = Path(__file__).resolve().parents[2].joinpath("docs", "resume.md").read_text().split("| key (pattern)")[1]
+    table = table.split("\n\n")[0]
+    documented = {k for row in table.splitlines()[2:] for k in re.findall(r"`([^`]+)`", row.split("|")[1])}
+    assert documented == set(RESUME_SAFE_KEYS)
