@@ -85,8 +85,9 @@ def prefills_think(prompt: Any) -> bool:
     return text.endswith(THINK_OPEN) and text.rfind(THINK_OPEN) > text.rfind(THINK_CLOSE)
 
 
-def _column_mode(value: Any, index: int) -> bool | None:
-    """A `thinking` column value as a mode: booleans, 0/1, or "on"/"off"/"true"/"false" (datasets store strings)."""
+def column_mode(value: Any, index: int) -> bool | None:
+    """A `thinking` column value as a mode: booleans, 0/1, or "on"/"off"/"true"/"false" (datasets store strings);
+    None when the value says nothing. Anything else is an error, not a silent True."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
@@ -103,7 +104,7 @@ def sample_modes(n: int, prompts: Sequence[Any] | None = None, thinking: Sequenc
             raise RewardError(f"{name} has {len(column)} values for {n} completions")
     modes = []
     for i in range(n):
-        mode = _column_mode(thinking[i], i) if thinking is not None else None
+        mode = column_mode(thinking[i], i) if thinking is not None else None
         if mode is None and prompts is not None:
             mode = prompt_mode(prompts[i])
         modes.append(True if mode is None else mode)

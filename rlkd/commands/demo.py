@@ -11,6 +11,10 @@ The stages, each leaving its output under runs/demo/:
   7. summary.json, training.png and a before/after table on stdout
 
 Every setting comes from configs/tiny-cpu.yaml; the demo only points each stage at the previous stage's output.
+
+The demo starts clean, but it never deletes what it did not write: it marks its output dir with `.rlkd-demo`, and
+clears only a marked dir, and there only the entries it writes (`DEMO_OUTPUTS`). `--out .` or `--out runs` with
+anything else in it is refused.
 """
 
 from __future__ import annotations
@@ -22,13 +26,51 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rlkd.config import RunConfig, load_config
+from rlkd.config import ConfigError, RunConfig, load_config
 from rlkd.io import atomic_write_json
 
 logger = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
 MODES = ("on", "off")
+DEMO_MARKER = ".rlkd-demo"
+# Everything a demo run writes at the top of its output dir (wandb/: the evals' W&B runs).
+DEMO_OUTPUTS = (
+    "tiny-model",
+    "sft",
+    "eval-before.json",
+    "passrate.jsonl",
+    "passrate",
+    "grpo",
+    "eval-after.json",
+    SUMMARY_FILE,
+    "training.png",
+    "wandb",
+)
+
+
+def claim_output_dir(out: Path) -> None:
+    """Make `out` the demo's: new or empty, or marked by an earlier demo (whose outputs are then removed)."""
+    import shutil
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give the demo a directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / DEMO_MARKER).is_file():
+            raise ConfigError(
+                f"--out {out} is not empty and is not an earlier demo's (it has no {DEMO_MARKER}); the demo clears "
+                "its output dir before it runs and never deletes what it did not write: give it a new or empty "
+                "directory"
+            )
+        logger.info("clearing the previous demo in %s", out)
+        for name in DEMO_OUTPUTS:
+            target = out / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / DEMO_MARKER).write_text("written by `rlkd demo`: it may clear the demo outputs in this directory\n")
 
 
 def stage_configs(cfg: RunConfig, out: Path) -> dict[str, RunConfig]:
@@ -88,11 +130,7 @@ def run_demo(
     start = time.monotonic()
     out = Path(out)
     cfg = load_config(config, overrides)  # a bad config or override fails before the previous demo is cleared
-    if out.exists() and any(out.iterdir()):
-        import shutil
-
-        logger.info("clearing the previous demo in %s", out)
-        shutil.rmtree(out)
+    claim_output_dir(out)
     stages = stage_configs(cfg, out)
 
     def stage(name: str) -> None:

@@ -2,7 +2,8 @@
 
 For each model and each mode (both, when data.thinking is mixed: every held-out problem is asked in each mode, so
 the modes are compared on the same problems), on the data's eval split:
-- accuracy: greedy decoding, scored by the accuracy reward (math-verify of the final answer);
+- accuracy: greedy decoding, scored by the run's correctness reward (eval.reward, else curriculum.reward, i.e.
+  `accuracy` unless set), built from the run's own spec (its answer style, a judge's endpoint, a plug-in's args);
 - pass@k: `eval.num_samples` samples per problem at the GRPO sampling temperature, with the unbiased estimator of
   Chen et al. 2021 (k ≤ n). pass@k well above greedy accuracy is the headroom GRPO can turn into accuracy;
 - format: the share of greedy completions the format reward accepts for that mode;
@@ -10,9 +11,10 @@ the modes are compared on the same problems), on the data's eval split:
 
 Generation goes through rlkd.generation.offline (the run's backend and every generation setting; eval.temperature,
 eval.top_p and eval.max_new_tokens override theirs), on the chat template with add_generation_prompt (what GRPO
-samples from), rendered row by row so that per-row template arguments (enable_thinking) apply. Accuracy and format
-are the run's own `accuracy` and `format` rewards, with their configured args (the built-ins' defaults when the run
-has none by that name). Results go to eval.json, written atomically, and to W&B.
+samples from), rendered row by row so that per-row template arguments (enable_thinking) apply. Accuracy, format
+and the rewards in eval.rewards (`reward/<name>`: their mean over the greedy completions) are resolved by
+rlkd.training.rewards.resolve_reward from the run's specs (the built-ins' defaults when the run has none by that
+name), and get every dataset column, as in training. Results go to eval.json, written atomically, and to W&B.
 """
 
 from __future__ import annotations
@@ -86,24 +88,31 @@ def score_mode(
     accuracy,
     fmt,
     ks: Sequence[int],
+    columns: dict[str, Sequence[Any]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Score one mode's completions (one greedy and n samples per problem) with reward functions of TRL's signature."""
+    """Score one mode's completions (one greedy and n samples per problem) with reward functions of TRL's signature.
+    `columns`: the rows' other dataset columns, passed to every reward as TRL passes them; `extra`: more rewards
+    (name → function), reported as `reward/<name>`, the mean over the greedy completions."""
     n = len(samples[0]) if samples else 0
     texts = [t for t, _ in greedy]
     flat = [t for group in samples for t, _ in group]
-    flat_acc = accuracy(
-        flat,
-        solution=[s for s in solutions for _ in range(n)],
-        prompts=[p for p in prompts for _ in range(n)],
-        thinking=[t for t in thinking for _ in range(n)] if thinking is not None else None,
-    )
-    return mode_summary(
-        greedy_accuracy=accuracy(texts, solution=solutions, prompts=prompts, thinking=thinking),
-        greedy_format=fmt(texts, prompts=prompts, thinking=thinking),
+    columns = dict(columns or {})
+    per_problem = dict(columns, solution=solutions, prompts=prompts, thinking=thinking)
+    repeated = {
+        k: [v for v in values for _ in range(n)] if values is not None else None for k, values in per_problem.items()
+    }
+    flat_acc = accuracy(flat, **repeated)
+    summary = mode_summary(
+        greedy_accuracy=accuracy(texts, **per_problem),
+        greedy_format=fmt(texts, **per_problem),
         greedy_lengths=[length for _, length in greedy],
         sample_accuracy=[flat_acc[i : i + n] for i in range(0, len(flat_acc), n)],
         ks=ks,
     )
+    for name, fn in (extra or {}).items():
+        summary[f"reward/{name}"] = mean_valid(fn(texts, **per_problem))
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -115,18 +124,27 @@ def eval_modes(thinking: str) -> list[str]:
 
 
 def eval_rows(cfg: RunConfig) -> dict[str, Any]:
-    """mode → the held-out split formatted in that mode (every problem asked in every mode)."""
-    from rlkd.data.datasets import format_dataset, load_raw_splits
+    """mode → the held-out rows formatted in that mode. A row without a mode of its own is asked in every mode of
+    data.thinking (so the modes are compared on the same problems); a row with its own mode (a thinking column, a
+    mode line in its prompt) only in that mode, even one data.thinking does not list."""
+    from rlkd.data.datasets import format_dataset, own_modes, raw_rows
 
-    _, raw_eval = load_raw_splits(cfg.data)
-    if raw_eval is None:
-        raise ConfigError("rlkd eval needs a held-out split: set data.eval_split (or use data.generator: arithmetic)")
+    _, rows = raw_rows(cfg.data)  # dicts, not Arrow: a file may mix plain-text and chat prompts
+    if rows is None:
+        raise ConfigError(
+            "rlkd eval needs held-out data: set data.eval_path (a file of held-out rows), data.eval_split (a split of "
+            "a dataset dir or Hub dataset) or data.eval_fraction (a seeded share of the train rows)"
+        )
     if cfg.eval.max_examples is not None:
-        raw_eval = raw_eval.select(range(min(cfg.eval.max_examples, len(raw_eval))))
-    return {
-        mode: format_dataset(raw_eval, dataclasses.replace(cfg.data, thinking=mode), seed=1)
-        for mode in eval_modes(cfg.data.thinking)
-    }
+        rows = rows[: cfg.eval.max_examples]
+    own = [None if m is None else ("on" if m else "off") for m in own_modes(rows, cfg.data, "eval")]
+    asked = eval_modes(cfg.data.thinking)
+    out = {}
+    for mode in [*asked, *sorted({m for m in own if m is not None} - set(asked))]:
+        picked = [r for r, m in zip(rows, own) if m == mode or (m is None and mode in asked)]
+        if picked:
+            out[mode] = format_dataset(picked, dataclasses.replace(cfg.data, thinking=mode), seed=1)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -140,8 +158,16 @@ def evaluate_model(cfg: RunConfig, path: str, rows_by_mode: dict[str, Any]) -> d
     from rlkd.training.rewards import close_rewards, resolve_reward
 
     ev = cfg.eval
-    accuracy, fmt = resolve_reward(cfg, "accuracy"), resolve_reward(cfg, "format")  # the run's args, if it has them
     generator = open_generator(cfg, path, batch_size=ev.batch_size)
+    try:
+        cfg = _with_template_facts(
+            cfg, generator.tokenizer, rows_by_mode
+        )  # this model's template, this model's format
+    except BaseException:
+        generator.close()
+        raise
+    accuracy, fmt = resolve_reward(cfg, accuracy_reward_name(cfg)), resolve_reward(cfg, "format")  # the run's specs
+    extra = {name: resolve_reward(cfg, name) for name in ev.rewards}
     common = dict(temperature=ev.temperature, top_p=ev.top_p, max_new_tokens=ev.max_new_tokens)
     greedy_sampling = Sampling.from_config(cfg.generation, n=1, greedy=True, **common)
     sampled = Sampling.from_config(cfg.generation, n=ev.num_samples, **common)
@@ -153,17 +179,39 @@ def evaluate_model(cfg: RunConfig, path: str, rows_by_mode: dict[str, Any]) -> d
         for mode, rows in rows_by_mode.items():
             prompts, solutions = list(rows["prompt"]), list(rows["solution"])
             thinking = list(rows["thinking"]) if "thinking" in rows.column_names else None
+            columns = {c: list(rows[c]) for c in rows.column_names if c not in ("prompt", "solution", "thinking")}
             kwargs = [chat_template_kwargs(cfg.data, t) for t in thinking] if thinking else None
             greedy = [c[0] for c in generator.generate(prompts, greedy_sampling, ev.seed, kwargs)]
             samples = generator.generate(prompts, sampled, ev.seed, kwargs)
-            results[mode] = score_mode(greedy, samples, prompts, solutions, thinking, accuracy, fmt, ev.pass_k)
+            results[mode] = score_mode(
+                greedy, samples, prompts, solutions, thinking, accuracy, fmt, ev.pass_k, columns, extra
+            )
             logger.debug("eval %s [%s]: %s", path, mode, results[mode])
             bar.update(len(results), **{f"acc({mode})": results[mode]["accuracy"]})
         bar.close()
     finally:
         generator.close()
-        close_rewards([accuracy, fmt])
+        close_rewards([accuracy, fmt, *extra.values()])
     return results
+
+
+def _with_template_facts(cfg: RunConfig, tokenizer, rows_by_mode: dict[str, Any]) -> RunConfig:
+    """The config with `format` told whether this model's chat template opens <think> itself (as training does,
+    rlkd.training.template_check), rendered on the first held-out row of each mode."""
+    from datasets import Dataset
+
+    from rlkd.config import RewardSpec
+    from rlkd.training.template_check import check_chat_template
+
+    if not any(s.name == "format" for s in cfg.rewards):  # eval reports format either way: as the default reward
+        cfg = dataclasses.replace(cfg, rewards=[*cfg.rewards, RewardSpec(name="format")])
+    probe = Dataset.from_list([rows[0] for rows in rows_by_mode.values() if len(rows)])
+    return check_chat_template(cfg, tokenizer, probe)
+
+
+def accuracy_reward_name(cfg: RunConfig) -> str:
+    """The reward eval scores accuracy with: eval.reward, else the run's correctness reward (curriculum.reward)."""
+    return cfg.eval.reward or cfg.curriculum.reward
 
 
 def model_labels(paths: Sequence[str]) -> list[str]:
@@ -199,6 +247,7 @@ def run_eval(cfg: RunConfig, model_paths: Sequence[str], out: str | Path | None 
             "temperature": ev.temperature or gen.temperature,
             "top_p": ev.top_p or gen.top_p,
             "max_new_tokens": ev.max_new_tokens or gen.max_completion_length,
+            "accuracy_reward": accuracy_reward_name(cfg),
         },
         "models": [],
     }

@@ -1,13 +1,15 @@
 """`rlkd train`: build everything a GRPO run needs from the config, then hand it to RLKDTrainer.
 
 Order matters for users: everything that can be wrong in the config (GRPO settings, reward names, model path,
-dataset rows, prompt lengths, an output dir that already holds a run) is checked before W&B starts or a single
-step runs, so bad input costs seconds, not a run. A run that dies later names the checkpoint to resume from.
+dataset rows, prompt lengths, an output dir that already holds a run or is in use, a resume with a changed config)
+is checked before W&B starts or a single step runs, so bad input costs seconds, not a run. A run that dies later,
+or is stopped by SIGTERM / Ctrl-C, names the checkpoint and the exact command to resume from.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from rlkd.config import RunConfig, build_grpo_config, dump_yaml, to_dict
@@ -24,12 +26,29 @@ class TrainingFailed(RuntimeError):
     """Training stopped with an error after it started; the message names the checkpoint to resume from."""
 
 
-def run_training(cfg: RunConfig, resume: bool = False, config_path: str | None = None) -> Path:
+def run_training(
+    cfg: RunConfig,
+    resume: bool = False,
+    config_path: str | None = None,
+    overrides: Sequence[str] = (),
+    force_config_change: bool = False,
+) -> Path:
     """Train per `cfg`; returns the output dir holding checkpoints, the final model and the run records.
 
     With `resume`, continue from the latest complete checkpoint in the output dir (model, optimizer, scheduler,
-    RNG, rlkd state, the same W&B run); without it, an output dir that already holds checkpoints is an error.
+    RNG, rlkd state, the same W&B run) if the config matches the run's saved one (rlkd.training.run_guard); without
+    it, an output dir that already holds checkpoints is an error. The output dir is locked against a second writer
+    for the whole run. SIGTERM / Ctrl-C save a checkpoint at the next step and raise `Preempted`.
     """
+    from rlkd.training.preemption import StopOnSignal, stop_signals_handled
+    from rlkd.training.run_guard import lock_for_this_rank, resume_command
+
+    stop = StopOnSignal()
+    with stop_signals_handled(stop), lock_for_this_rank(cfg.output_dir):
+        return _train(cfg, resume, resume_command(config_path, overrides), force_config_change, stop)
+
+
+def _train(cfg: RunConfig, resume: bool, resume_cmd: str, force_config_change: bool, stop) -> Path:
     from rlkd.training.builder import build_trainer, prepare_run
     from rlkd.training.checkpoints import (
         checkpoint_step,
@@ -38,11 +57,15 @@ def run_training(cfg: RunConfig, resume: bool = False, config_path: str | None =
         truncate_metrics,
         write_run_state,
     )
+    from rlkd.training.preemption import Preempted, stop_message
+    from rlkd.training.run_guard import check_resume_config
     from rlkd.training.tracking import METRICS_FILE, MetricsJSONLCallback, start_wandb
 
     args = build_grpo_config(cfg)  # TRL's own cross-field checks, before anything heavy is loaded
     out = cfg.output_dir
     checkpoint = prepare_output_dir(out, resume)
+    if checkpoint is not None:
+        check_resume_config(out, cfg, RESOLVED_CONFIG, checkpoint_step(checkpoint), force_config_change)
     inputs = prepare_run(cfg, args=args)  # every input checked: before W&B starts
 
     out.mkdir(parents=True, exist_ok=True)
@@ -55,11 +78,17 @@ def run_training(cfg: RunConfig, resume: bool = False, config_path: str | None =
     if run is not None:
         write_run_state(out, {"wandb_run_id": run.id})
     try:
-        trainer = build_trainer(inputs, callbacks=[MetricsJSONLCallback(out)])
+        trainer = build_trainer(inputs, callbacks=[MetricsJSONLCallback(out), stop])
         try:
             trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        except KeyboardInterrupt:  # a second Ctrl-C: no waiting for the step
+            raise Preempted(_failure_message(None, trainer, out, resume_cmd), 130) from None
         except Exception as e:
-            raise TrainingFailed(_failure_message(e, trainer, out, config_path)) from e
+            raise TrainingFailed(_failure_message(e, trainer, out, resume_cmd)) from e
+        if stop.stopped_at is not None and trainer.state.global_step < trainer.state.max_steps:
+            from rlkd.training.checkpoints import latest_complete_checkpoint
+
+            raise Preempted(stop_message(stop, latest_complete_checkpoint(out), resume_cmd), stop.exit_code)
         trainer.save_model(str(out))
     finally:
         if run is not None:
@@ -68,13 +97,10 @@ def run_training(cfg: RunConfig, resume: bool = False, config_path: str | None =
     return out
 
 
-def _failure_message(error: Exception, trainer, out: Path, config_path: str | None) -> str:
+def _failure_message(error: Exception | None, trainer, out: Path, resume_cmd: str) -> str:
     from rlkd.training.checkpoints import latest_complete_checkpoint
 
     ckpt = latest_complete_checkpoint(out)
     where = f"the latest checkpoint is {ckpt}" if ckpt else "no checkpoint was saved yet"
-    cmd = f"rlkd train {config_path or 'CONFIG'} --resume"
-    return (
-        f"training stopped at step {trainer.state.global_step}: {type(error).__name__}: {first_line(error)}; {where}; "
-        f"resume with `{cmd}`"
-    )
+    why = f"{type(error).__name__}: {first_line(error)}" if error is not None else "interrupted by a second Ctrl-C"
+    return f"training stopped at step {trainer.state.global_step}: {why}; {where}; resume with `{resume_cmd}`"

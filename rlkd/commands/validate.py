@@ -1,8 +1,12 @@
-"""`rlkd validate CONFIG`: everything `rlkd train` checks before it trains, without training.
+"""`rlkd validate CONFIG [--resume]`: everything `rlkd train` checks before it trains, without training.
 
-Checks the config (incl. TRL's own GRPOConfig checks), that the model's tokenizer and config load (weights are not
-loaded: that can take minutes for a real student), that the dataset loads and its rows are well-formed and fit the
-context, that reward names resolve, and that the dataset has the columns each reward needs.
+The same checks through the same code (rlkd.training.builder.check_inputs, rlkd.training.run_guard): the config
+(incl. TRL's own GRPOConfig checks); the output dir (in use by a live run, already holding checkpoints without
+--resume, a resume whose config differs from the run's); that the model's tokenizer and config load (weights are
+not loaded: that can take minutes for a real student); that the dataset loads, its rows are well-formed, keep
+their reasoning modes and fit the context; that reward names resolve and the dataset has the columns each reward
+needs; the chat template and think tags against the rewards; the pass-rate file against the data and the
+curriculum's reward against the rewards. Nothing is written.
 """
 
 from __future__ import annotations
@@ -38,21 +42,32 @@ def required_columns(reward) -> list[str]:
     ]
 
 
-def validate(config: str, overrides: list[str] | tuple[str, ...] = ()) -> str:
+def validate(
+    config: str, overrides: list[str] | tuple[str, ...] = (), resume: bool = False, force_config_change: bool = False
+) -> str:
     """Return a short report; raise ConfigError (or RewardError) on the first problem."""
-    from rlkd.data.datasets import load_training_data
-    from rlkd.data.rows import RowReport, length_budget
-    from rlkd.model import load_model_config, load_tokenizer
-    from rlkd.training.rewards import resolve_rewards
+    from rlkd.commands.train import RESOLVED_CONFIG
+    from rlkd.data.rows import length_budget
+    from rlkd.training.builder import check_inputs
+    from rlkd.training.checkpoints import checkpoint_step, prepare_output_dir
+    from rlkd.training.rewards import close_rewards
+    from rlkd.training.run_guard import check_not_locked, check_resume_config
 
     cfg = load_config(config, overrides)
     build_grpo_config(cfg)
-    rewards = resolve_rewards(cfg)
+    out = cfg.output_dir
+    check_not_locked(out)
+    checkpoint = prepare_output_dir(out, resume)
+    forced = {}
+    if checkpoint is not None:
+        step = checkpoint_step(checkpoint)
+        forced = check_resume_config(out, cfg, RESOLVED_CONFIG, step, force_config_change, record=False)
     m = cfg.model
-    tokenizer, model_config = load_tokenizer(m), load_model_config(m)
-    report = RowReport()
-    train, evals = load_training_data(cfg, tokenizer, model_config, report)
-    for spec, fn in zip(cfg.rewards, rewards):
+    checked = check_inputs(cfg)
+    close_rewards(checked.reward_funcs)
+    tokenizer, model_config = checked.tokenizer, checked.model_config
+    train, evals, report = checked.train_dataset, checked.eval_dataset, checked.report
+    for spec, fn in zip(cfg.rewards, checked.reward_funcs):
         missing = [c for c in required_columns(fn) if c not in train.column_names]
         if missing:
             raise ConfigError(
@@ -61,12 +76,19 @@ def validate(config: str, overrides: list[str] | tuple[str, ...] = ()) -> str:
             )
     budget = length_budget(tokenizer, model_config, cfg.generation.max_completion_length)
     context = budget.context if budget else "?"
+    prefill = [s.args.get("template_prefills_think") for s in checked.cfg.rewards if s.name == "format"]
     lines = [
         f"config ok: {config}",
         f"model ok: {m.name_or_path} ({model_config.model_type}, context {context}, vocab {len(tokenizer)})",
         f"data ok: {len(train)} train rows"
         + (f", {len(evals)} eval rows" if evals is not None else "")
+        + (f" ({report.eval_overlap} also in train)" if report.eval_overlap else "")
         + (f"; {report.skipped} malformed rows skipped" if report.skipped else ""),
         "rewards ok: " + ", ".join(f"{s.name} (weight {s.weight})" for s in cfg.rewards),
+        "chat template ok"
+        + ("; it opens <think> itself: format scores with template_prefills_think: true" if any(prefill) else ""),
+        f"output dir ok: {out}"
+        + (f" (resumes from {checkpoint.name})" if checkpoint is not None else "")
+        + (f"; --force-config-change accepts {sorted(forced)}" if forced else ""),
     ]
     return "\n".join(lines)

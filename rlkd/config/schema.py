@@ -40,7 +40,13 @@ class DataConfig:
     prompt_column: str = "prompt"
     solution_column: str = "solution"
     train_split: str = "train"
+    # Held-out rows, one of: a split of `path` (a dataset dir or Hub dataset with splits; a single file has none),
+    # a source of their own (`eval_path`, with `eval_split` naming its split if it has several), or a seeded share
+    # of the train rows (`eval_fraction`, carved out and logged).
     eval_split: str | None = None
+    eval_path: str | None = None
+    eval_fraction: float | None = None
+    eval_seed: int = 0  # seeds the eval_fraction carve-out
     # The Llama-Nemotron reasoning toggle: the system message says "detailed thinking on" or "... off".
     thinking: Literal["on", "off", "mixed", "none"] = "on"
     thinking_ratio: float = 0.5  # share of thinking-on prompts when thinking is "mixed"
@@ -57,6 +63,14 @@ class DataConfig:
             )
         if not 0.0 <= self.thinking_ratio <= 1.0:
             raise ConfigError(f"data.thinking_ratio must be in [0, 1], got {self.thinking_ratio}")
+        if self.eval_fraction is not None:
+            if not 0.0 < self.eval_fraction < 1.0:
+                raise ConfigError(f"data.eval_fraction must be in (0, 1), got {self.eval_fraction}")
+            if self.eval_path is not None or self.eval_split is not None:
+                raise ConfigError(
+                    "data.eval_fraction carves the eval rows out of the train rows: unset data.eval_path and "
+                    "data.eval_split, or unset data.eval_fraction"
+                )
 
 
 @dataclass(frozen=True)
@@ -248,6 +262,11 @@ class EvalConfig:
     batch_size: int = 64
     max_examples: int | None = None  # None: the whole eval split
     seed: int = 0  # sampling seed, so two models are compared on the same random stream
+    # The reward that scores accuracy: None = curriculum.reward (the run's correctness reward, `accuracy` unless
+    # set), built from the run's spec so eval scores as training does (a registry name with its defaults if the
+    # run has none by that name).
+    reward: str | None = None
+    rewards: list[str] = field(default_factory=list)  # more rewards to report per mode, by name (e.g. a plug-in's)
 
     def __post_init__(self) -> None:
         if self.num_samples < 1:

@@ -21,6 +21,7 @@ class RowReport:
     total: int = 0
     skipped: int = 0
     reasons: list[str] = field(default_factory=list)  # the first few, for the log and data_report.json
+    eval_overlap: int | None = None  # eval rows whose prompt is also a train prompt (None: no eval rows)
 
     def add(self, reason: str) -> None:
         self.skipped += 1
@@ -28,7 +29,12 @@ class RowReport:
             self.reasons.append(reason)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "skipped": self.skipped, "reasons": self.reasons}
+        return {
+            "total": self.total,
+            "skipped": self.skipped,
+            "reasons": self.reasons,
+            "eval_overlap": self.eval_overlap,
+        }
 
 
 def row_problem(row: dict[str, Any], prompt_col: str, solution_col: str) -> str | None:

@@ -51,6 +51,8 @@ class Sampling:
 
 
 class OfflineGenerator(Protocol):
+    tokenizer: Any  # the model's, as loaded by rlkd.model.load_tokenizer
+
     def generate(
         self, prompts: Sequence[Any], sampling: Sampling, seed: int, template_kwargs: Sequence[dict] | None = None
     ) -> list[list[Completion]]: ...

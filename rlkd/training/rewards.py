@@ -27,15 +27,31 @@ def resolve_rewards(cfg: RunConfig) -> list:
     return [build_reward(spec) for spec in cfg.rewards]
 
 
+def metric_name(spec_name: str) -> str:
+    """The name a reward logs under: its registry name, or the function of a `package.module:function`."""
+    return spec_name.rpartition(":")[2]
+
+
+def find_spec(cfg: RunConfig, name: str) -> RewardSpec | None:
+    """The run's reward spec called `name`: by its config name, or by the name it logs under
+    (`cites_units` finds `my_pkg.rewards:cites_units`)."""
+    for spec in cfg.rewards:
+        if spec.name == name:
+            return spec
+    matches = [spec for spec in cfg.rewards if metric_name(spec.name) == name]
+    return matches[0] if len(matches) == 1 else None
+
+
 def resolve_reward(cfg: RunConfig, name: str, required_by: str | None = None):
-    """The run's reward called `name`, built from its spec. When the run has none by that name: the registry's
-    default when `required_by` is None, else an error naming the setting (`required_by`) that asked for it."""
+    """The run's reward called `name` (see `find_spec`), built from its spec, so it scores as it does in training.
+    When the run has none by that name: the registry's (or `module:function`'s) default when `required_by` is None,
+    else an error naming the setting (`required_by`) that asked for it."""
     from rewards import import_plugins
 
     import_plugins(cfg.plugins)
-    for spec in cfg.rewards:
-        if spec.name == name:
-            return build_reward(spec)
+    spec = find_spec(cfg, name)
+    if spec is not None:
+        return build_reward(spec)
     if required_by is not None:
         names = [r.name for r in cfg.rewards]
         raise ConfigError(f"{required_by} '{name}' is not one of the run's rewards {names}")

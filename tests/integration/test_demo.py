@@ -69,3 +69,29 @@ def test_a_bad_override_fails_before_the_previous_demo_is_cleared(tmp_path):
     with pytest.raises(ConfigError, match="grpo.learning_rat"):
         run_demo(REPO / "configs" / "tiny-cpu.yaml", out, ["grpo.learning_rat=1e-4"])
     assert (out / "stale.txt").exists()  # a typo costs nothing: the old demo is still there
+
+
+@pytest.mark.parametrize("name", [".", "runs"])
+def test_the_demo_never_deletes_a_directory_it_did_not_write(tmp_path, monkeypatch, name):
+    # The input that broke it (issue 13): `rlkd demo --out .` or `--out runs` ran shutil.rmtree on the user's dir.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "my-run.txt").write_text("a week of training")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match=r"is not empty and is not an earlier demo's \(it has no .rlkd-demo\)"):
+        run_demo(REPO / "configs" / "tiny-cpu.yaml", name, FAST)
+    assert (tmp_path / "runs" / "my-run.txt").read_text() == "a week of training"
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_marked_demo_dir_loses_only_the_demo_outputs(tmp_path):
+    from rlkd.commands.demo import DEMO_MARKER, claim_output_dir
+
+    out = tmp_path / "demo"
+    claim_output_dir(out)  # a new dir: created and marked
+    assert (out / DEMO_MARKER).is_file()
+    (out / "grpo" / "checkpoint-2").mkdir(parents=True)  # what an earlier demo wrote
+    (out / "summary.json").write_text("{}")
+    (out / "my-notes.md").write_text("kept")  # what the user put there afterwards
+    claim_output_dir(out)
+    assert sorted(p.name for p in out.iterdir()) == [DEMO_MARKER, "my-notes.md"]

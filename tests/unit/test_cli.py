@@ -66,3 +66,43 @@ def test_help(args):
     proc = _rlkd(*args)
     assert proc.returncode == 0
     assert "usage: rlkd" in proc.stdout
+
+
+def test_version():
+    proc = _rlkd("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("rlkd ")
+
+
+def test_options_are_never_abbreviated():
+    # the input that broke it: `--resum` was taken for --resume
+    from rlkd.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["train", "configs/tiny-cpu.yaml", "--resum"])
+    assert e.value.code == 2
+
+
+def test_overrides_are_optional_in_usage_and_errors():
+    proc = _rlkd("train")
+    assert proc.returncode == 2
+    usage = " ".join(proc.stderr.split())  # argparse wraps long usage lines
+    assert "usage: rlkd train [-h] [--resume] [--force-config-change] config [key=value ...]" in usage
+    # argparse once listed the optional overrides as required: "required: config, key=value"
+    assert "the following arguments are required: config\n" in proc.stderr
+
+
+def test_every_verbs_arguments_have_help():
+    import argparse
+
+    from rlkd.cli import _parser
+
+    parser = _parser()
+    verbs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    missing = [
+        f"{name} {action.dest}"
+        for name, sub in verbs.items()
+        for action in sub._actions
+        if not isinstance(action, argparse._HelpAction) and not action.help
+    ]
+    assert missing == []
+    assert all(sub.allow_abbrev is False for sub in verbs.values()) and parser.allow_abbrev is False
