@@ -22,6 +22,7 @@ from curricula.online import OnlineCurriculum
 from curricula.passrate import pass_rate
 from curricula.pool import PassPool
 from curricula.protocol import Curriculum, CurriculumError
+from curricula.stratified import StratifiedCurriculum
 from curricula.table import PassRateTable
 from curricula.uniform import UniformCurriculum
 
@@ -34,6 +35,7 @@ __all__ = [
     "OnlineCurriculum",
     "PassPool",
     "PassRateTable",
+    "StratifiedCurriculum",
     "UniformCurriculum",
     "allocate",
     "filter_by_pass_rate",

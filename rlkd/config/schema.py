@@ -105,6 +105,9 @@ class CurriculumConfig:
     dynamic_sampling: bool | Literal["off", "mask", "refill"] = "off"
     max_refill_rounds: int = 4
     skip_settled: bool = False  # online: skip prompts whose recent groups were all right or all wrong (GRESO)
+    # gaussian/online over mixed reasoning modes: one schedule per mode, every batch holding each mode's share of
+    # the pool (`none`: one schedule over the mixed pool, which trains the easier mode first)
+    stratify: Literal["mode", "none"] = "mode"
     reward: str = "accuracy"
 
     def __post_init__(self) -> None:

@@ -32,6 +32,7 @@ from curricula import (
     GaussianCurriculum,
     OnlineCurriculum,
     PassRateTable,
+    StratifiedCurriculum,
     UniformCurriculum,
     group_stats,
     pass_rate_filter,
@@ -115,19 +116,14 @@ class CurriculumRuntime:
         repeat_count = trainer.num_iterations * args.steps_per_generation
         n = len(self.train_dataset)
         num_batches = planned_batches(args, n, batch_size, repeat_count)
-        schedule = dict(start=cur.start, end=cur.end, sigma=cur.sigma, schedule=cur.schedule, seed=args.seed)
         try:
             if cur.name == "uniform":
                 curriculum = UniformCurriculum(n, batch_size, num_batches, seed=args.seed, pass_rates=self.pass_rates)
-            elif cur.name == "gaussian":
-                rates = self.pass_rates
-                curriculum = GaussianCurriculum(rates, batch_size, num_batches, levels=cur.levels, **schedule)
+            elif self.strata() is not None:
+                make = self._scheduled(num_batches, args.seed, own_table=True)
+                curriculum = StratifiedCurriculum(self.strata(), make, batch_size, num_batches, seed=args.seed)
             else:
-                self.table = PassRateTable(n, self.pass_rates, prior=cur.prior, ema=cur.ema)
-                levels = cur.levels or ONLINE_LEVELS
-                curriculum = OnlineCurriculum(
-                    self.table, batch_size, num_batches, levels=levels, skip_settled=cur.skip_settled, **schedule
-                )
+                curriculum = self._scheduled(num_batches, args.seed, own_table=False)(np.arange(n), batch_size)
         except CurriculumError as e:
             raise ConfigError(f"curriculum: {e}") from None
         if self.refills and (args.per_device_train_batch_size * args.steps_per_generation) % trainer.num_generations:
@@ -143,6 +139,39 @@ class CurriculumRuntime:
         )
         logger.info("curriculum %s: %d prompts, %d a batch, %d planned batches", cur.name, n, batch_size, num_batches)
         return self.sampler
+
+    def strata(self) -> list[np.ndarray] | None:
+        """The pool split by reasoning mode (`curriculum.stratify: mode`), or None when there is one mode."""
+        if self.cfg.stratify != "mode" or "thinking" not in self.train_dataset.column_names:
+            return None
+        modes = np.array([bool(t) if t is not None else None for t in self.train_dataset["thinking"]], dtype=object)
+        parts = [np.flatnonzero(modes == m) for m in (True, False, None)]
+        parts = [p for p in parts if p.size]
+        return parts if len(parts) > 1 else None
+
+    def _scheduled(self, num_batches: int, seed: int, own_table: bool):
+        """A factory of the configured Gaussian or online curriculum over a subset of the pool (pool indices `idx`,
+        `size` prompts a batch). `own_table`: an online curriculum over a stratum keeps its own table; the whole
+        pool's (`self.table`) is then updated by the runtime."""
+        cur = self.cfg
+        schedule = dict(start=cur.start, end=cur.end, sigma=cur.sigma, schedule=cur.schedule)
+        made = []
+
+        def make(idx: np.ndarray, size: int):
+            rates = self.pass_rates[idx] if self.pass_rates is not None else None
+            sub_seed = seed + 1_000_003 * len(made)  # each stratum draws from a stream of its own
+            made.append(size)
+            if cur.name == "gaussian":
+                return GaussianCurriculum(rates, size, num_batches, levels=cur.levels, seed=sub_seed, **schedule)
+            table = PassRateTable(len(idx), rates, prior=cur.prior, ema=cur.ema)
+            if not own_table:
+                self.table = table
+            levels = cur.levels or ONLINE_LEVELS
+            return OnlineCurriculum(
+                table, size, num_batches, levels=levels, skip_settled=cur.skip_settled, seed=sub_seed, **schedule
+            )
+
+        return make
 
     # -- rewards and dynamic sampling -------------------------------------------------------------------------
 
