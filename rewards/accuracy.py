@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rewards.errors import RewardError
 from rewards.mathverify.verify import Verifier
-from rewards.registry import RewardError
 from rewards.text import final_answers
 
 

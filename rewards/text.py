@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rewards.registry import RewardError
+from rewards.errors import RewardError
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
