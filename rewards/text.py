@@ -85,15 +85,25 @@ def prefills_think(prompt: Any) -> bool:
     return text.endswith(THINK_OPEN) and text.rfind(THINK_OPEN) > text.rfind(THINK_CLOSE)
 
 
-def _column_mode(value: Any, index: int) -> bool | None:
-    """A `thinking` column value as a mode: booleans, 0/1, or "on"/"off"/"true"/"false" (datasets store strings)."""
+def parse_mode(value: Any) -> bool | None:
+    """A `thinking` column value as a mode: booleans, 0/1, or "on"/"off"/"true"/"false" (datasets store strings);
+    None when unset. Anything else is a ValueError, not a silent True."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise RewardError(f"thinking[{index}] = {value!r}: the thinking column must hold true/false (or on/off)")
+    raise ValueError(f"{value!r} is not a reasoning mode: the thinking column must hold true/false (or on/off, 1/0)")
+
+
+def _column_mode(value: Any, index: int) -> bool | None:
+    try:
+        return parse_mode(value)
+    except ValueError:
+        raise RewardError(
+            f"thinking[{index}] = {value!r}: the thinking column must hold true/false (or on/off)"
+        ) from None
 
 
 def sample_modes(n: int, prompts: Sequence[Any] | None = None, thinking: Sequence[Any] | None = None) -> list[bool]:

@@ -44,7 +44,8 @@ def load_splits(
     raw_train, raw_eval = _raw_rows(cfg)
 
     def prepare(rows: list[dict], split: str, seed: int):
-        indices = check_rows(rows, cfg.prompt_column, cfg.solution_column, cfg.on_bad_rows, split, report)
+        own_modes = cfg.thinking == "none"  # a dataset's own `thinking` column then carries each sample's mode
+        indices = check_rows(rows, cfg.prompt_column, cfg.solution_column, cfg.on_bad_rows, split, report, own_modes)
         formatted = format_rows([rows[i] for i in indices], cfg, seed)
         if budget is not None:
             fits = check_prompt_lengths(
@@ -75,7 +76,7 @@ def _raw_rows(cfg: DataConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any
         task = get_generator(cfg.generator)
         try:
             splits = task.splits(**cfg.generator_args)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, LookupError, ArithmeticError) as e:  # what bad arguments raise in a task
             raise ConfigError(f"data.generator_args: {first_line(e)}") from None
         return splits["train"], splits.get("eval")
     return load_rows(cfg.path, cfg.train_split), load_rows(cfg.path, cfg.eval_split) if cfg.eval_split else None
@@ -175,8 +176,19 @@ def format_rows(rows: list[dict[str, Any]], cfg: DataConfig, seed: int = 0) -> l
             new["thinking"] = modes[i]
             if cfg.thinking_style == "enable_thinking":
                 new["chat_template_kwargs"] = chat_template_kwargs(cfg, modes[i])
+        elif "thinking" in new:  # the dataset's own modes, as booleans: Arrow refuses a column of True and 1
+            new["thinking"] = _own_mode(new["thinking"])
         out.append(new)
     return out
+
+
+def _own_mode(value: Any) -> bool | None:
+    from rewards.text import parse_mode
+
+    try:
+        return parse_mode(value)
+    except ValueError:  # unchecked rows (rlkd sft reads a dataset as is): left for the reward to report
+        return value
 
 
 def assign_modes(n: int, thinking: str, ratio: float, seed: int) -> list[bool] | None:
