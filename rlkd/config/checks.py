@@ -18,13 +18,17 @@ from rlkd.errors import ConfigError
 SEED_LIMIT = 2**32  # numpy's seeds (transformers' set_seed seeds numpy too) must be below it
 
 
+def _num(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
 def _interval(low: float | None, high: float | None, open_low: bool, open_high: bool) -> str:
     if low is not None and high is not None:
-        return f"in {'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+        return f"in {'(' if open_low else '['}{_num(low)}, {_num(high)}{')' if open_high else ']'}"
     if low is not None:
-        return f"{'>' if open_low else '>='} {low:g}"
+        return f"{'>' if open_low else '>='} {_num(low)}"
     if high is not None:
-        return f"{'<' if open_high else '<='} {high:g}"
+        return f"{'<' if open_high else '<='} {_num(high)}"
     return "a finite number"
 
 

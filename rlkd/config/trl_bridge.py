@@ -166,8 +166,10 @@ def construct(trl_class: type, kwargs: dict[str, Any], section: str):
     """`trl_class(**kwargs)`, with TRL's own cross-field errors as one-line ConfigErrors."""
     try:
         return trl_class(**kwargs)
-    except (ValueError, TypeError, ArithmeticError) as e:  # ArithmeticError: TRL divides by what it is given
+    except (ValueError, TypeError) as e:
         raise ConfigError(f"{section}: {first_line(e)}") from None
+    except Exception as e:  # anything else TRL's checks raise on user values: a missing deepspeed, a config file
+        raise ConfigError(f"{section}: {type(e).__name__}: {first_line(e)}") from None
 
 
 def _no_mixed_precision_on_cpu(kwargs: dict[str, Any], section: dict[str, Any]) -> None:
