@@ -243,6 +243,15 @@ def _call_bounded(fn: Callable[..., Any], kwargs: dict[str, Any], timeout: float
     return box["out"]
 
 
+async def _contained(coro: Any) -> Any:
+    """Await a reward's coroutine inside the guard's task: asyncio lets SystemExit and KeyboardInterrupt escape a
+    task and stop its loop (TRL's loop thread would die and the step wait forever), so they become errors here."""
+    try:
+        return await coro
+    except (SystemExit, KeyboardInterrupt) as e:
+        raise _Exited(e) from None
+
+
 def _guarded(fn: RewardFunc, name: str, batch_timeout: float | None = DEFAULT_BATCH_TIMEOUT_S) -> RewardFunc:
     state = {"errors": 0}
     logged: set[str] = set()
@@ -308,13 +317,11 @@ def _guarded(fn: RewardFunc, name: str, batch_timeout: float | None = DEFAULT_BA
         async def reward(completions, **kwargs):
             out, error = None, None
             try:
-                out = await asyncio.wait_for(fn(completions=completions, **kwargs), batch_timeout)
+                out = await asyncio.wait_for(_contained(fn(completions=completions, **kwargs)), batch_timeout)
             except asyncio.TimeoutError:
                 error = RewardTimeout(batch_timeout)
             except Exception as e:
                 error = e
-            except (SystemExit, KeyboardInterrupt) as e:  # raised by the reward's code, on the event loop's thread
-                error = _Exited(e)
             return finish(out, error, len(completions), kwargs.get("log_metric"))
 
     else:
