@@ -17,43 +17,12 @@ import yaml
 
 from rlkd.io import read_jsonl
 from tests.conftest import REPO
+from tests.unit.test_reward_isolation import HOSTILE
 
-PLUGIN = """
-import os, re, signal, sys, time
-
-
-def exits(completions, **kw):
-    os._exit(1)
-
-
-def segfaults(completions, **kw):
-    os.kill(os.getpid(), signal.SIGSEGV)
-
-
-def sys_exits(completions, **kw):
-    sys.exit(0)
-
-
-def interrupts(completions, **kw):
-    raise KeyboardInterrupt
-
-
-def closes_stderr(completions, **kw):
-    if not sys.stderr.closed:  # once: the same worker scores the next batch
-        sys.stderr.close()
-        os.close(2)
-    return [0.0] * len(completions)
-
-
-def backtracks(completions, **kw):
-    re.match(r"(a+)+$", "a" * 64 + "b")
-    return [0.0] * len(completions)
-
-
-async def blocks_its_loop(completions, **kw):
-    time.sleep(3600)
-    return [0.0] * len(completions)
-
+# The unit tests' hostile plug-in, plus two rewards that record which process scored them.
+PLUGIN = (
+    HOSTILE
+    + """
 
 def _where(pid_file):
     with open(pid_file, "a") as f:
@@ -69,6 +38,7 @@ def isolated(completions, pid_file, **kw):
     _where(pid_file)
     return [0.0] * len(completions)
 """
+)
 CRASHES = {"exits": "exited with status 1", "segfaults": "killed by SIGSEGV", "sys_exits": "exited with status 0"}
 CRASHES["interrupts"] = "killed by SIGINT"
 HANGS = ["backtracks", "blocks_its_loop"]
