@@ -45,7 +45,7 @@ RewardFunc = Callable[..., list]
 _REGISTRY: dict[str, Callable[..., RewardFunc]] = {}
 _ENTRY_POINTS_LOADED = False
 ENTRY_POINT_GROUP = "rlkd.rewards"
-_PACKAGE = __name__.split(".")[0]
+_BUILTINS: set[str] = set()  # names rewards.builtin registers: the rewards shipped here, run in process
 
 
 # One batch of a reward may take this long before its samples are skipped: generous, since a judge over HTTP or a
@@ -69,6 +69,13 @@ def register_reward(name: str) -> Callable[[Callable[..., RewardFunc]], Callable
         return factory
 
     return decorator
+
+
+def register_builtin(name: str) -> Callable[[Callable[..., RewardFunc]], Callable[..., RewardFunc]]:
+    """register_reward for the rewards shipped in this package (rewards.builtin): they run in process by default.
+    A plug-in cannot take these names, since a name registers once."""
+    _BUILTINS.add(name)
+    return register_reward(name)
 
 
 def registered_names() -> list[str]:
@@ -126,7 +133,7 @@ class Target:
     @property
     def builtin(self) -> bool:
         """Shipped in this package (accuracy, format, judge): written not to need a process of its own."""
-        return getattr(self.obj, "__module__", "").split(".")[0] == _PACKAGE
+        return self.kind == "factory" and self.name in _BUILTINS
 
     def build(self) -> RewardFunc:
         """The reward function itself (unguarded): the factory's result, or the function with its args bound."""
@@ -171,7 +178,7 @@ def get_reward(
     """The reward called `name` (registry name or `module:function`), built with `args` and wrapped for safety.
 
     `batch_timeout` bounds one call (one batch) in seconds: a reward that hangs gives None for that batch.
-    `isolate`: run the reward in a worker process of its own (None: plug-ins yes, this package's rewards no); the
+    `isolate`: run the reward in a worker process of its own (None: plug-ins yes, the built-ins no); the
     worker starts here, so a plug-in that cannot be sent to it, imported or built there fails now, not at step 1.
     `memory_limit_mb` caps an isolated worker's address space.
     """
