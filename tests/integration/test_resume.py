@@ -25,7 +25,8 @@ def killer(completions, trainer_state=None, **kwargs):
 
 def _config(tiny_config, tmp_path, name):
     raw = yaml.safe_load(tiny_config.read_text())
-    raw["rewards"].append({"name": "killer_mod:killer", "weight": 0.0})
+    # in the trainer's process: isolated (the default for plug-ins) it would kill only its worker, and the run survive
+    raw["rewards"].append({"name": "killer_mod:killer", "weight": 0.0, "isolate": False})
     raw["grpo"].update(output_dir=str(tmp_path / name), max_steps=6, save_steps=3, logging_steps=1)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw))

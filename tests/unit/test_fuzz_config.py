@@ -132,7 +132,9 @@ def _with(assignments: dict[tuple, object]) -> dict:
     for path, value in assignments.items():
         node = raw
         for part in path[:-1]:
-            node = node.setdefault(part, {}) if isinstance(node, dict) else node[part]
+            if isinstance(node, dict) and not isinstance(node.get(part), (dict, list)):
+                node[part] = {}  # an earlier assignment put a scalar where this one needs a section
+            node = node[part]
         node[path[-1]] = copy.deepcopy(value)
     return raw
 
