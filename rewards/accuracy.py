@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from rewards.answers import answer_number, has_latex, is_scientific, numbers_equal, parse_number
+from rewards.errors import RewardError
 from rewards.mathverify.verify import Verifier
-from rewards.registry import RewardError
 from rewards.text import final_answers
 
 ANSWER_STYLES = ("latex", "last_number", "any")

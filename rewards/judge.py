@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from rewards.registry import RewardError
+from rewards.errors import RewardError
 from rewards.text import THINK_CLOSE, completion_text, final_answers
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rewards.registry import RewardError
+from rewards.errors import RewardError
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
@@ -85,16 +85,26 @@ def prefills_think(prompt: Any) -> bool:
     return text.endswith(THINK_OPEN) and text.rfind(THINK_OPEN) > text.rfind(THINK_CLOSE)
 
 
-def column_mode(value: Any, index: int) -> bool | None:
+def parse_mode(value: Any) -> bool | None:
     """A `thinking` column value as a mode: booleans, 0/1, or "on"/"off"/"true"/"false" (datasets store strings);
-    None when the value says nothing. Anything else is an error, not a silent True."""
+    None when unset. Anything else is a ValueError, not a silent True."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise RewardError(f"thinking[{index}] = {value!r}: the thinking column must hold true/false (or on/off)")
+    raise ValueError(f"{value!r} is not a reasoning mode: the thinking column must hold true/false (or on/off, 1/0)")
+
+
+def column_mode(value: Any, index: int) -> bool | None:
+    """`parse_mode` for sample `index` of a reward's batch: a value that is not a mode is a RewardError."""
+    try:
+        return parse_mode(value)
+    except ValueError:
+        raise RewardError(
+            f"thinking[{index}] = {value!r}: the thinking column must hold true/false (or on/off)"
+        ) from None
 
 
 def sample_modes(n: int, prompts: Sequence[Any] | None = None, thinking: Sequence[Any] | None = None) -> list[bool]:

@@ -2,7 +2,7 @@
 
 math-verify enforces its own timeouts with signal.alarm, which only works in the main thread, so TRL switches them
 off elsewhere, and one pathological answer (`\\boxed{9^{9^{9^{9}}}}`) can hang a multi-day run. Here every
-verification runs in a pool of killable worker processes (rewards.mathverify.pool) with a hard per-sample limit:
+verification runs in a pool of killable worker processes (rewards.isolation.pool) with a hard per-sample limit:
 an answer that overruns scores 0.0, a solution that overruns is treated as unparseable (None).
 
 Fast, because a GRPO batch is G completions per prompt and the completions of a group repeat their final answers:
@@ -22,7 +22,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from rewards.mathverify.pool import Job, WorkerPool
+from rewards.isolation.pool import Job, Stall, WorkerPool
 
 _WORKER = Path(__file__).with_name("worker.py")
 _MAX_DEFAULT_WORKERS = 8
@@ -86,7 +86,7 @@ class Verifier:
                 job["done"] = done + 1
                 self._note_timeout(job["gold"], reply["timeout"])
 
-        def on_stall(job: Job, replies: int) -> Job | None:
+        def on_stall(job: Job, replies: int, stall: Stall) -> Job | None:  # a timeout and a crash alike
             if replies == 0:  # the gold itself overran: treat it as unparseable
                 gold_ok[job["gold"]] = False
                 self._note_timeout(job["gold"], True, in_gold=True)

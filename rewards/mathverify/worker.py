@@ -18,7 +18,6 @@ and the parent's hard limit, which kills this process when a C call (a huge inte
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 from collections import OrderedDict
@@ -26,19 +25,6 @@ from collections import OrderedDict
 _GOLD_CACHE_SIZE = 4096
 _VERDICT_CACHE_SIZE = 4096
 _REFIRE_S = 0.05  # after the soft limit, keep interrupting until control is back with us
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Linux: have the kernel SIGKILL this process when its parent goes, even while stuck in a C call."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent_pid:  # the parent went before prctl took effect
-        os._exit(0)
 
 
 class _SoftLimit:
@@ -107,11 +93,9 @@ def _two_stage_latex_parsing() -> bool:
 
 def main(argv: list[str]) -> None:
     parent_pid, pdeathsig, soft_limit, fast_latex = int(argv[0]), argv[1] == "1", float(argv[2]), argv[3] == "1"
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # anything a library prints goes to stderr, never into the reply stream
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the trainer; we exit when it closes our stdin
-    if pdeathsig:
-        _die_with_parent(parent_pid)
+    from rewards.isolation import child
+
+    out = child.setup(parent_pid, pdeathsig)  # prints go to stderr; Ctrl-C is the trainer's; we die with it
 
     import logging
 

@@ -2,10 +2,16 @@
 (rlkd.config.strict) and the `grpo:` keys against TRL's (rlkd.config.trl_bridge).
 
     cfg = load_config("configs/tiny-cpu.yaml", ["grpo.max_steps=4"])
+
+YAML that cannot bomb: a config is at most MAX_CONFIG_BYTES of UTF-8 (UTF-16, UTF-32 and invalid bytes are one-line
+errors), and its event stream is checked before anything is built from it, so a nesting deeper than MAX_DEPTH, an
+alias that refers to itself, or aliases that expand to more than MAX_NODES values (a "billion laughs" in
+`rewards[].args` would otherwise hang the run in deep copies of a 9^9-element list) fail in milliseconds.
 """
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -17,6 +23,80 @@ from rlkd.config.strict import build
 from rlkd.config.trl_bridge import check_grpo_section
 from rlkd.errors import ConfigError, first_line
 
+MAX_CONFIG_BYTES = 1 << 20  # configs are a few KiB; a MiB of YAML parses in about a second
+MAX_DEPTH = 64  # nesting levels; PyYAML composes recursively, so a deep document would end in a RecursionError
+MAX_NODES = 100_000  # values after aliases are expanded; a real config has a few hundred
+
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "UTF-32"),  # before UTF-16's: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+]
+
+
+def read_config_text(path: Path) -> str:
+    """The config file's text: bounded in size, and UTF-8 (a UTF-8 byte-order mark is allowed)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: {size} bytes is too large for a config (at most {MAX_CONFIG_BYTES})")
+        data = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read it: {first_line(e)}") from None
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            raise ConfigError(f"{path} is {encoding}-encoded; save it as UTF-8")
+    if b"\x00" in data:
+        raise ConfigError(f"{path} holds NUL bytes (UTF-16 or UTF-32 without a byte-order mark?); save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{path} is not valid UTF-8 (line {line}, byte {e.start}); save it as UTF-8") from None
+
+
+def _bounded(text: str, where: str) -> None:
+    """Walk the YAML event stream (PyYAML's parser keeps its own stack, so this cannot recurse) and refuse deep
+    nesting, self-referring aliases and alias expansion beyond MAX_NODES, before anything is composed."""
+    depth, expanded = 0, 0
+    open_: list[tuple[str | None, int]] = []  # (anchor, `expanded` when the collection started)
+    sizes: dict[str, int] = {}  # anchor -> the number of values it expands to
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(f"{where}: YAML nested deeper than {MAX_DEPTH} levels")
+            open_.append((event.anchor, expanded))
+            expanded += 1
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+            anchor, start = open_.pop()
+            if anchor is not None:
+                sizes[anchor] = expanded - start
+        elif isinstance(event, yaml.ScalarEvent):
+            expanded += 1
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in open_):
+                raise ConfigError(f"{where}: the YAML alias *{event.anchor} refers to itself")
+            expanded += sizes.get(event.anchor, 1)  # an undefined alias: the composer says so
+        if expanded > MAX_NODES:
+            raise ConfigError(
+                f"{where}: the YAML expands to more than {MAX_NODES} values through its aliases (&name/*name); "
+                "write the values out"
+            )
+
+
+def safe_load(text: str, where: str) -> Any:
+    """yaml.safe_load within the bounds above; a bomb is a ConfigError, bad syntax a yaml.YAMLError."""
+    _bounded(text, where)
+    try:
+        return yaml.safe_load(text)
+    except (ValueError, RecursionError, OverflowError) as e:  # e.g. an integer of more than 4300 digits
+        raise ConfigError(f"{where}: invalid YAML: {first_line(e).split(';')[0]}") from None
+
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
     """Read a YAML config, apply dotted `key=value` overrides, and return the checked RunConfig."""
@@ -24,7 +104,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = safe_load(read_config_text(path), str(path))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -54,7 +134,7 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     if not sep or not key:
         raise ConfigError(f"override '{override}' must look like section.key=value, e.g. grpo.max_steps=4")
     try:
-        value = yaml.safe_load(text) if text else ""
+        value = safe_load(text, f"override '{key}'") if text else ""
     except yaml.YAMLError:
         value = text
     node: Any = raw

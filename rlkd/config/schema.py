@@ -3,7 +3,8 @@
 Why strict: a misspelt key in an RL config silently falls back to a default and can cost a multi-day run, so the
 loader (rlkd.config.loader) fails on an unknown key with the valid keys listed, and each section checks its own
 values here, on every machine. Checks that depend on the machine (is vLLM installed, is there CUDA) and on TRL's
-own config classes live in rlkd.config.trl_bridge.
+own config classes live in rlkd.config.trl_bridge. Every number is range-checked here (rlkd.config.checks): NaN,
+infinity, a zero count or a negative rate is a one-line error before anything loads.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from rlkd.config import checks
 from rlkd.errors import ConfigError
+
+MAX_TOKENS = 2**24  # a completion or context length beyond 16M tokens is a typo, and overflows index arithmetic
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,11 @@ class ModelConfig:
     revision: str | None = None
     trust_remote_code: bool = False
     attn_implementation: str | None = None
+
+    def __post_init__(self) -> None:
+        checks.name("model.name_or_path", self.name_or_path)
+        checks.name("model.revision", self.revision)
+        checks.name("model.attn_implementation", self.attn_implementation)
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,9 @@ class DataConfig:
             raise ConfigError(
                 "data: set exactly one of data.path (a dataset file, directory or Hub id) or data.generator"
             )
-        if not 0.0 <= self.thinking_ratio <= 1.0:
-            raise ConfigError(f"data.thinking_ratio must be in [0, 1], got {self.thinking_ratio}")
+        for key in ("path", "generator", "prompt_column", "solution_column", "train_split", "eval_split"):
+            checks.name(f"data.{key}", getattr(self, key))
+        checks.in_range("data.thinking_ratio", self.thinking_ratio, 0.0, 1.0)
         if self.eval_fraction is not None:
             if not 0.0 < self.eval_fraction < 1.0:
                 raise ConfigError(f"data.eval_fraction must be in (0, 1), got {self.eval_fraction}")
@@ -75,12 +85,29 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class RewardSpec:
-    """One reward: a registry name (`accuracy`, `format`, ...) or `package.module:function`, its weight, its args."""
+    """One reward: a registry name (`accuracy`, `format`, ...) or `package.module:function`, its weight, its args.
+
+    Plug-ins (anything not shipped in the `rewards` package) run in a worker process of their own unless
+    `isolate: false` (docs/rewards.md says what each choice survives); `memory_limit_mb` caps that worker.
+    """
 
     name: str
     weight: float = 1.0
     args: dict[str, Any] = field(default_factory=dict)
     batch_timeout: float | None = 600.0  # seconds one batch may take before its samples are skipped (None: no limit)
+    isolate: bool | None = None  # None: plug-ins in a worker process, the built-in rewards in the trainer's
+    memory_limit_mb: float | None = None  # address-space cap of an isolated reward's worker (None: no cap)
+
+    def __post_init__(self) -> None:
+        checks.name("rewards[].name", self.name)
+        module, colon, function = self.name.partition(":")
+        if colon and not (module.strip() and function.strip()):
+            raise ConfigError(f"rewards[].name '{self.name}': give both parts of package.module:function")
+        checks.in_range(f"rewards[{self.name}].weight", self.weight)
+        checks.positive(f"rewards[{self.name}].batch_timeout", self.batch_timeout, " (seconds; null for no limit)")
+        checks.in_range(f"rewards[{self.name}].memory_limit_mb", self.memory_limit_mb, 64, hint=" (MiB)")
+        if self.memory_limit_mb is not None and self.isolate is False:
+            raise ConfigError(f"rewards[{self.name}].memory_limit_mb caps an isolated worker: drop it or isolate")
 
 
 @dataclass(frozen=True)
@@ -113,8 +140,9 @@ class CurriculumConfig:
     def __post_init__(self) -> None:
         if isinstance(self.dynamic_sampling, bool):  # the boolean of earlier configs: true meant masking
             object.__setattr__(self, "dynamic_sampling", "mask" if self.dynamic_sampling else "off")
-        if self.max_refill_rounds < 0:
-            raise ConfigError(f"curriculum.max_refill_rounds must be >= 0, got {self.max_refill_rounds}")
+        # each round is a generation batch's worth of extra rollouts at most: a bound keeps a run that never finds
+        # informative groups from looping on them
+        checks.in_range("curriculum.max_refill_rounds", self.max_refill_rounds, 0, 64)
         if self.skip_settled and self.name != "online":
             raise ConfigError(
                 "curriculum.skip_settled reads the online pass-rate table: set curriculum.name online, or drop it"
@@ -122,18 +150,15 @@ class CurriculumConfig:
         if self.name == "gaussian" and self.pass_rates is None:
             raise ConfigError("curriculum.name gaussian needs curriculum.pass_rates: the file `rlkd passrate` writes")
         for key in ("max_pass_rate", "min_pass_rate", "start", "end", "prior"):
-            value = getattr(self, key)
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise ConfigError(f"curriculum.{key} must be a pass rate in [0, 1], got {value}")
+            checks.in_range(f"curriculum.{key}", getattr(self, key), 0.0, 1.0, kind="a pass rate")
         low, high = self.min_pass_rate, self.max_pass_rate
         if low is not None and high is not None and low >= high:
             raise ConfigError(f"curriculum.min_pass_rate ({self.min_pass_rate}) must be below max_pass_rate")
-        if self.sigma <= 0:
-            raise ConfigError(f"curriculum.sigma must be > 0, got {self.sigma}")
-        if not 0.0 < self.ema <= 1.0:
-            raise ConfigError(f"curriculum.ema must be in (0, 1], got {self.ema}")
-        if self.levels is not None and self.levels < 1:
-            raise ConfigError(f"curriculum.levels must be >= 1, got {self.levels}")
+        checks.positive("curriculum.sigma", self.sigma)
+        checks.in_range("curriculum.ema", self.ema, 0.0, 1.0, open_low=True)
+        checks.in_range("curriculum.levels", self.levels, 1, 1_000_000)
+        checks.name("curriculum.pass_rates", self.pass_rates)
+        checks.name("curriculum.reward", self.reward)
 
 
 @dataclass(frozen=True)
@@ -146,8 +171,10 @@ class PassRateConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.k < 1 or self.batch_size < 1:
-            raise ConfigError(f"passrate.k and passrate.batch_size must be >= 1, got {self.k} and {self.batch_size}")
+        checks.count("passrate.k", self.k)
+        checks.count("passrate.batch_size", self.batch_size)
+        checks.seed("passrate.seed", self.seed)
+        checks.name("passrate.output", self.output)
 
 
 @dataclass(frozen=True)
@@ -171,26 +198,24 @@ class GenerationConfig:
     vllm_cpu_threads: int | None = None  # CPU: torch threads while vLLM samples; unset = 1 (vLLM's serving default)
 
     def __post_init__(self) -> None:
-        if self.temperature <= 0:
-            raise ConfigError(f"generation.temperature must be > 0 for GRPO sampling, got {self.temperature}")
-        if not 0.0 < self.top_p <= 1.0:
-            raise ConfigError(f"generation.top_p must be in (0, 1], got {self.top_p}")
-        if self.max_completion_length < 1:
-            raise ConfigError(f"generation.max_completion_length must be >= 1, got {self.max_completion_length}")
-        if not 0.0 < self.vllm_gpu_memory_utilization <= 1.0:
-            raise ConfigError(
-                f"generation.vllm_gpu_memory_utilization must be in (0, 1], got {self.vllm_gpu_memory_utilization}"
-            )
-        if self.vllm_kv_cache_gib is not None and self.vllm_kv_cache_gib <= 0:
-            raise ConfigError(f"generation.vllm_kv_cache_gib must be > 0 (GiB), got {self.vllm_kv_cache_gib}")
+        checks.positive("generation.temperature", self.temperature, " (GRPO samples; 1.0 is the recipe's)")
+        checks.in_range("generation.top_p", self.top_p, 0.0, 1.0, open_low=True)
+        checks.count("generation.top_k", self.top_k, 0, " (0 disables top-k)")
+        checks.in_range("generation.min_p", self.min_p, 0.0, 1.0)
+        checks.positive("generation.repetition_penalty", self.repetition_penalty, " (1.0 is none)")
+        checks.in_range("generation.max_completion_length", self.max_completion_length, 1, MAX_TOKENS)
+        checks.in_range(
+            "generation.vllm_gpu_memory_utilization", self.vllm_gpu_memory_utilization, 0.0, 1.0, open_low=True
+        )
+        checks.positive("generation.vllm_kv_cache_gib", self.vllm_kv_cache_gib, " (GiB)")
+        checks.in_range("generation.vllm_max_model_length", self.vllm_max_model_length, 1, MAX_TOKENS)
         if self.vllm_max_model_length is not None and self.vllm_max_model_length <= self.max_completion_length:
             raise ConfigError(
                 f"generation.vllm_max_model_length ({self.vllm_max_model_length}) must exceed "
                 f"generation.max_completion_length ({self.max_completion_length}): it holds the prompt and the "
                 "completion"
             )
-        if self.vllm_cpu_threads is not None and self.vllm_cpu_threads < 1:
-            raise ConfigError(f"generation.vllm_cpu_threads must be >= 1, got {self.vllm_cpu_threads}")
+        checks.count("generation.vllm_cpu_threads", self.vllm_cpu_threads)
         if self.vllm_enable_sleep_mode and self.vllm_mode != "colocate":
             raise ConfigError("generation.vllm_enable_sleep_mode applies to vllm_mode: colocate only; set it to false")
 
@@ -221,10 +246,8 @@ class WandbConfig:
     completions_every: int = 50
 
     def __post_init__(self) -> None:
-        if self.completions_every < 0:
-            raise ConfigError(
-                f"wandb.completions_every must be >= 0 (0 turns the table off), got {self.completions_every}"
-            )
+        checks.name("wandb.project", self.project)
+        checks.count("wandb.completions_every", self.completions_every, low=0, hint="(0 turns the table off)")
 
 
 @dataclass(frozen=True)
@@ -245,12 +268,11 @@ class SFTConfig:
     args: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ConfigError(f"sft.alpha must be in [0, 1] (the weight of the cross-entropy term), got {self.alpha}")
-        if self.temperature <= 0:
-            raise ConfigError(f"sft.temperature must be > 0 (the softening temperature), got {self.temperature}")
-        if self.num_problems is not None and self.num_problems < 1:
-            raise ConfigError(f"sft.num_problems must be >= 1, got {self.num_problems}")
+        checks.in_range("sft.alpha", self.alpha, 0.0, 1.0, hint=" (the weight of the cross-entropy term)")
+        checks.positive("sft.temperature", self.temperature, " (the softening temperature)")
+        checks.in_range("sft.num_problems", self.num_problems, 1, 100_000_000)
+        checks.name("sft.completion_column", self.completion_column)
+        checks.name("sft.teacher", self.teacher)
 
 
 @dataclass(frozen=True)
@@ -272,13 +294,16 @@ class EvalConfig:
     rewards: list[str] = field(default_factory=list)  # more rewards to report per mode, by name (e.g. a plug-in's)
 
     def __post_init__(self) -> None:
-        if self.num_samples < 1:
-            raise ConfigError(f"eval.num_samples must be >= 1, got {self.num_samples}")
+        checks.in_range("eval.num_samples", self.num_samples, 1, 1_000_000)
         bad = [k for k in self.pass_k if not 1 <= k <= self.num_samples]
         if bad:
             raise ConfigError(f"eval.pass_k values must be in [1, eval.num_samples={self.num_samples}]; got {bad}")
-        if self.batch_size < 1:
-            raise ConfigError(f"eval.batch_size must be >= 1, got {self.batch_size}")
+        checks.positive("eval.temperature", self.temperature, " (null: generation.temperature)")
+        checks.in_range("eval.top_p", self.top_p, 0.0, 1.0, open_low=True)
+        checks.in_range("eval.max_new_tokens", self.max_new_tokens, 1, MAX_TOKENS)
+        checks.count("eval.batch_size", self.batch_size)
+        checks.count("eval.max_examples", self.max_examples)
+        checks.seed("eval.seed", self.seed)
 
 
 @dataclass(frozen=True)
@@ -298,6 +323,8 @@ class RunConfig:
     def __post_init__(self) -> None:
         if not self.rewards:
             raise ConfigError("rewards: list at least one reward, e.g. rewards: [{name: accuracy}]")
+        for i, module in enumerate(self.plugins):
+            checks.name(f"plugins.{i}", module)
         names = [r.name for r in self.rewards]
         if len(set(names)) != len(names):
             raise ConfigError(f"rewards: each reward may appear once; got {names}")

@@ -25,7 +25,8 @@ def build(cls: type, data: Any, where: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in data:
         if key not in fields:
-            raise ConfigError(unknown_key_message(_join(where, str(key)), str(key), list(fields)))
+            text = key if isinstance(key, str) else _describe(key)
+            raise ConfigError(unknown_key_message(_join(where, text), text, list(fields)))
     hints = typing.get_type_hints(cls)
     kwargs = {key: coerce(value, hints[key], _join(where, key)) for key, value in data.items()}
     for name, f in fields.items():
@@ -44,8 +45,17 @@ def unknown_key_message(full_key: str, key: str, valid: list[str]) -> str:
     return f"unknown key '{full_key}'{hint}; valid keys: {', '.join(valid)}"
 
 
+_MAX_SHOWN = 60  # characters of a bad value quoted in an error: the message stays one readable line
+INT_BITS = 63  # every integer a config holds must fit in an int64 (torch, numpy and Arrow store them so)
+
+
 def _describe(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
+    if isinstance(value, (dict, list)):
+        return type(value).__name__
+    if isinstance(value, int) and value.bit_length() > INT_BITS:
+        return f"int of {value.bit_length()} bits"  # repr() of a huge int is refused past 4300 digits
+    shown = repr(value)
+    return f"{type(value).__name__} {shown if len(shown) <= _MAX_SHOWN else shown[:_MAX_SHOWN] + '...'}"
 
 
 def coerce(value: Any, tp: Any, where: str) -> Any:
@@ -73,16 +83,20 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             return "on" if value else "off"  # YAML 1.1 reads a bare on/off as a boolean
         if value in args and not isinstance(value, bool):
             return value
-        raise ConfigError(f"{where} must be one of {', '.join(repr(a) for a in args)}; got {value!r}")
+        raise ConfigError(f"{where} must be one of {', '.join(repr(a) for a in args)}; got {_describe(value)}")
     if tp is bool:
         if isinstance(value, bool):
             return value
         raise ConfigError(f"{where} must be true or false; got {_describe(value)}")
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if value.bit_length() > INT_BITS:
+                raise ConfigError(f"{where} must fit in 64 bits; got an {_describe(value)}")
             return value
         raise ConfigError(f"{where} must be an integer; got {_describe(value)}")
     if tp is float:
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > INT_BITS:
+            raise ConfigError(f"{where} must be a number of sensible size; got an {_describe(value)}")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         if isinstance(value, str):  # YAML 1.1 reads 1e-6 (no dot) as a string
@@ -103,6 +117,9 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a mapping; got {_describe(value)}")
+        if args and args[0] is str and not all(isinstance(k, str) for k in value):
+            bad = next(k for k in value if not isinstance(k, str))
+            raise ConfigError(f"{where}: keys must be strings; got {_describe(bad)} (quote it in YAML)")
         return {k: coerce(v, args[1], f"{where}.{k}") for k, v in value.items()} if args else value
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         valid = [m.value for m in tp]
@@ -110,5 +127,5 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
             return "no"  # YAML 1.1 reads a bare `no` (save_strategy=no) as false
         if value in valid or isinstance(value, tp):
             return value
-        raise ConfigError(f"{where} must be one of {', '.join(map(repr, valid))}; got {value!r}")
+        raise ConfigError(f"{where} must be one of {', '.join(map(repr, valid))}; got {_describe(value)}")
     return value  # a type YAML cannot express: leave it to the consumer

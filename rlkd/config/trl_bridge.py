@@ -3,8 +3,10 @@
 Both sections belong to TRL: they are passed to the TRL class unchanged (rlkd does not re-declare its ~80 fields),
 but first each key is checked against the class's own field annotations, so `grpo.learning_rate=abc` fails here
 rather than inside the optimizer. Settings that rlkd owns (sampling, reward weights, tracking) are refused in these
-sections with a pointer to the rlkd section, so each has one source of truth. TRL's own cross-field checks run when
-the class is constructed, and their errors become one-line ConfigErrors.
+sections with a pointer to the rlkd section, so each has one source of truth. The values people get wrong are
+range-checked here too (rates finite and > 0, counts >= 1, a GRPO group of >= 2, seeds numpy accepts): TRL accepts
+a NaN learning rate or a zero batch size and fails much later, or divides by zero. TRL's own cross-field checks run
+when the class is constructed, and their errors become one-line ConfigErrors.
 
     args = build_grpo_config(cfg)   # trl.GRPOConfig, checked
     sft_args = build_sft_config(cfg)   # trl.SFTConfig, checked
@@ -17,6 +19,7 @@ import difflib
 from pathlib import Path
 from typing import Any
 
+from rlkd.config import checks
 from rlkd.config.schema import GenerationConfig, RunConfig
 from rlkd.config.strict import coerce
 from rlkd.errors import ConfigError, first_line
@@ -46,6 +49,92 @@ OWNED_GRPO_KEYS = {
 # trl.SFTConfig fields that rlkd sets from its own sections.
 OWNED_SFT_KEYS = {"report_to": "wandb.mode", "run_name": "wandb.name"}
 
+MAX_LEARNING_RATE = 1.0  # above it every optimizer TRL offers diverges on an LLM; GRPO uses ~1e-6, SFT ~1e-5
+_LR_HINT = " (GRPO on a language model uses ~1e-6, SFT ~1e-5)"
+
+
+def _at_least_zero(where: str, value: Any) -> None:
+    checks.in_range(where, value, 0)
+
+
+def _below_one(where: str, value: Any) -> None:
+    checks.in_range(where, value, 0, 1, open_high=True)
+
+
+def _unit(where: str, value: Any) -> None:
+    checks.in_range(where, value, 0, 1)
+
+
+def _port(where: str, value: Any) -> None:
+    checks.in_range(where, value, 1, 65535)
+
+
+def _max_steps(where: str, value: Any) -> None:
+    if value != -1:
+        checks.count(where, value, hint=" (or -1 to train for num_train_epochs)")
+
+
+# transformers.TrainingArguments fields (GRPOConfig and SFTConfig both have them) that people get wrong.
+TRAINING_RULES = {
+    "learning_rate": lambda w, v: checks.in_range(w, v, 0, MAX_LEARNING_RATE, open_low=True, hint=_LR_HINT),
+    "per_device_train_batch_size": checks.count,
+    "per_device_eval_batch_size": checks.count,
+    "gradient_accumulation_steps": checks.count,
+    "eval_accumulation_steps": checks.count,
+    "num_train_epochs": checks.positive,
+    "max_steps": _max_steps,
+    "warmup_steps": _at_least_zero,
+    "weight_decay": _at_least_zero,
+    "adam_beta1": _below_one,
+    "adam_beta2": _below_one,
+    "adam_epsilon": checks.positive,
+    "max_grad_norm": _at_least_zero,
+    "label_smoothing_factor": _unit,
+    "logging_steps": checks.positive,
+    "save_steps": checks.positive,
+    "eval_steps": checks.positive,
+    "save_total_limit": lambda w, v: checks.count(w, v, hint=" (unset it to keep every checkpoint)"),
+    "seed": checks.seed,
+    "data_seed": checks.seed,
+    "dataloader_num_workers": lambda w, v: checks.count(w, v, 0, " (0 loads in the main process)"),
+    "dataloader_prefetch_factor": checks.count,
+    "torch_empty_cache_steps": checks.count,
+    "neftune_noise_alpha": checks.positive,
+    "ddp_timeout": checks.count,
+}
+GRPO_RULES = {
+    **TRAINING_RULES,
+    "num_generations": lambda w, v: checks.count(w, v, 2, " (GRPO compares the completions within a group)"),
+    "num_generations_eval": lambda w, v: checks.count(w, v, 2),
+    "generation_batch_size": checks.count,
+    "steps_per_generation": checks.count,
+    "num_iterations": checks.count,
+    "beta": _at_least_zero,
+    "epsilon": checks.positive,
+    "epsilon_high": checks.positive,
+    "delta": checks.positive,
+    "vllm_tensor_parallel_size": checks.count,
+    "vllm_server_port": _port,
+    "vllm_group_port": _port,
+    "vllm_server_timeout": checks.positive,
+    "top_entropy_quantile": _unit,
+    "ref_model_mixup_alpha": _unit,
+    "ref_model_sync_steps": checks.count,
+    "max_tool_calling_iterations": lambda w, v: checks.count(w, v, 0),
+    "num_completions_to_print": lambda w, v: checks.count(w, v, 0),
+}
+SFT_RULES = {**TRAINING_RULES, "max_length": checks.count, "dataset_num_proc": checks.count}
+
+
+def check_values(values: dict[str, Any], section: str, rules: dict[str, Any]) -> None:
+    """Every number finite, and the fields in `rules` within their ranges."""
+    for key, value in values.items():
+        where = f"{section}.{key}"
+        if key in rules:
+            rules[key](where, value)
+        elif isinstance(value, float):
+            checks.in_range(where, value)  # NaN and infinity are never a setting
+
 
 def field_types(trl_class: type) -> dict[str, Any]:
     """A TRL config class's init field names and annotations."""
@@ -53,9 +142,10 @@ def field_types(trl_class: type) -> dict[str, Any]:
 
 
 def checked_section(
-    values: dict[str, Any], trl_class: type, section: str, owned: dict[str, str], docs: str
+    values: dict[str, Any], trl_class: type, section: str, owned: dict[str, str], docs: str, rules: dict[str, Any]
 ) -> dict[str, Any]:
-    """`values` checked key by key against `trl_class`'s annotations (and coerced where YAML is ambiguous)."""
+    """`values` checked key by key against `trl_class`'s annotations (and coerced where YAML is ambiguous), then
+    their values against `rules`."""
     types_ = field_types(trl_class)
     out = {}
     for key, value in values.items():
@@ -69,6 +159,7 @@ def checked_section(
             )
         tp = types_[key]
         out[key] = value if isinstance(tp, str) else coerce(value, tp, f"{section}.{key}")
+    check_values(out, section, rules)
     return out
 
 
@@ -78,6 +169,8 @@ def construct(trl_class: type, kwargs: dict[str, Any], section: str):
         return trl_class(**kwargs)
     except (ValueError, TypeError) as e:
         raise ConfigError(f"{section}: {first_line(e)}") from None
+    except Exception as e:  # anything else TRL's checks raise on user values: a missing deepspeed, a config file
+        raise ConfigError(f"{section}: {type(e).__name__}: {first_line(e)}") from None
 
 
 def _no_mixed_precision_on_cpu(kwargs: dict[str, Any], section: dict[str, Any]) -> None:
@@ -99,14 +192,14 @@ def check_grpo_section(grpo: dict[str, Any]) -> None:
     """Called by the loader: the `grpo:` keys and types (TRL's cross-field checks wait for build_grpo_config)."""
     from trl import GRPOConfig
 
-    checked_section(grpo, GRPOConfig, "grpo", OWNED_GRPO_KEYS, GRPO_DOCS)
+    checked_section(grpo, GRPOConfig, "grpo", OWNED_GRPO_KEYS, GRPO_DOCS, GRPO_RULES)
 
 
 def grpo_kwargs(cfg: RunConfig) -> dict[str, Any]:
     """The full keyword arguments for trl.GRPOConfig: the user's grpo section plus the settings rlkd owns."""
     from trl import GRPOConfig
 
-    kwargs = checked_section(cfg.grpo, GRPOConfig, "grpo", OWNED_GRPO_KEYS, GRPO_DOCS)
+    kwargs = checked_section(cfg.grpo, GRPOConfig, "grpo", OWNED_GRPO_KEYS, GRPO_DOCS, GRPO_RULES)
     gen = cfg.generation
     kwargs.update(
         **gen.sampling(),
@@ -186,7 +279,7 @@ def sft_kwargs(cfg: RunConfig) -> dict[str, Any]:
     """Keyword arguments for trl.SFTConfig: `sft.args` checked against SFTConfig's fields, plus rlkd's settings."""
     from trl import SFTConfig
 
-    kwargs = checked_section(cfg.sft.args, SFTConfig, "sft.args", OWNED_SFT_KEYS, SFT_DOCS)
+    kwargs = checked_section(cfg.sft.args, SFTConfig, "sft.args", OWNED_SFT_KEYS, SFT_DOCS, SFT_RULES)
     kwargs["output_dir"] = str(sft_output_dir(cfg))
     kwargs.update(report_to=[] if cfg.wandb.mode == "disabled" else ["wandb"], run_name=cfg.wandb.name)
     _no_mixed_precision_on_cpu(kwargs, cfg.sft.args)

@@ -47,7 +47,8 @@ def load_splits(
     raw_train, raw_eval = raw_rows(cfg)
 
     def prepare(rows: list[dict], split: str, seed: int):
-        indices = check_rows(rows, cfg.prompt_column, cfg.solution_column, cfg.on_bad_rows, split, report)
+        own_modes = cfg.thinking == "none"  # a dataset's own `thinking` column then carries each sample's mode
+        indices = check_rows(rows, cfg.prompt_column, cfg.solution_column, cfg.on_bad_rows, split, report, own_modes)
         formatted = format_rows([rows[i] for i in indices], cfg, seed)
         if budget is not None:
             fits = check_prompt_lengths(
@@ -98,7 +99,7 @@ def raw_rows(cfg: DataConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]
         task = get_generator(cfg.generator)
         try:
             splits = task.splits(**cfg.generator_args)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, LookupError, ArithmeticError) as e:  # what bad arguments raise in a task
             raise ConfigError(f"data.generator_args: {first_line(e)}") from None
         train, evals = splits["train"], splits.get("eval")
     else:

@@ -59,7 +59,7 @@ def _entry_point(name: str) -> TaskGenerator | None:
     for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
         try:
             obj = ep.load()
-        except Exception as e:  # a broken installed plug-in: say which one, not a traceback from importlib
+        except (Exception, SystemExit) as e:  # a broken installed plug-in: say which one, not a traceback
             raise ConfigError(f"data.generator '{name}' ({ep.value}) failed to load: {first_line(e)}") from None
         return obj() if isinstance(obj, type) else obj
     return None
@@ -72,10 +72,14 @@ def get_generator(name: str) -> TaskGenerator:
     found = _entry_point(name)
     if found is None and ":" in name:
         module, _, attr = name.partition(":")
+        if not module.strip() or not attr.strip():
+            raise ConfigError(f"data.generator '{name}': give both parts of package.module:object")
         try:
             obj = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
-            raise ConfigError(f"data.generator '{name}': cannot import it: {first_line(e)}") from None
+        except (Exception, SystemExit) as e:  # a syntax error or an exception in the user's module: one line
+            raise ConfigError(
+                f"data.generator '{name}': cannot import it: {type(e).__name__}: {first_line(e)}"
+            ) from None
         found = obj() if isinstance(obj, type) else obj
     if found is None:
         known = sorted({*_REGISTRY, *(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))})

@@ -37,8 +37,9 @@ class RowReport:
         }
 
 
-def row_problem(row: dict[str, Any], prompt_col: str, solution_col: str) -> str | None:
-    """What is wrong with a raw row, or None. Numbers are fine as solutions (they have one string form)."""
+def row_problem(row: dict[str, Any], prompt_col: str, solution_col: str, thinking_column: bool = False) -> str | None:
+    """What is wrong with a raw row, or None. Numbers are fine as solutions (they have one string form).
+    `thinking_column`: the row's own `thinking` value is the sample's mode (data.thinking: none), so it must be one."""
     if prompt_col not in row or row[prompt_col] is None:
         return f"column '{prompt_col}' is missing"
     prompt = row[prompt_col]
@@ -59,17 +60,30 @@ def row_problem(row: dict[str, Any], prompt_col: str, solution_col: str) -> str 
         return f"column '{solution_col}' must be a string, got {type(solution).__name__}"
     if isinstance(solution, str) and not solution.strip():
         return f"column '{solution_col}' is empty"
+    if thinking_column:
+        from rewards.text import parse_mode
+
+        try:
+            parse_mode(row.get("thinking"))
+        except ValueError as e:
+            return f"column 'thinking': {e}"
     return None
 
 
 def check_rows(
-    rows: list[dict], prompt_col: str, solution_col: str, on_bad: str, split: str, report: RowReport
+    rows: list[dict],
+    prompt_col: str,
+    solution_col: str,
+    on_bad: str,
+    split: str,
+    report: RowReport,
+    thinking_column: bool = False,
 ) -> list[int]:
     """Indices of the well-formed rows; raises on the first bad row when `on_bad` is "error"."""
     report.total += len(rows)
     kept = []
     for i, row in enumerate(rows):
-        problem = row_problem(row, prompt_col, solution_col)
+        problem = row_problem(row, prompt_col, solution_col, thinking_column)
         if problem is None:
             kept.append(i)
         elif on_bad == "error":

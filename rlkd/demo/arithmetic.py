@@ -9,6 +9,8 @@ import random
 from typing import Any
 
 OPS = ("+", "-", "*")
+MAX_DIGITS = 100  # beyond it the question counts overflow a float, and no student solves 100-digit sums anyway
+MAX_ROWS = 1_000_000  # per split: far more questions than a 2-digit task has, and still minutes to generate
 
 
 def operand_range(digits: int) -> tuple[int, int]:
@@ -28,6 +30,32 @@ def make_problem(rng: random.Random, digits: int, ops: tuple[str, ...] = OPS) ->
 DEFAULT_TEMPLATE = "Compute {question}. Put the answer in \\boxed{{}}."
 
 
+def _whole(key: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{key} must be an integer in [{low}, {high}], got {value!r}")
+
+
+def check_shape(min_digits: Any, max_digits: Any, ops: Any, template: Any) -> tuple[str, ...]:
+    """The problem-shaping arguments, checked (ValueError saying what to set); returns `ops` as a tuple. Without this
+    an empty `ops` fails deep in random.choice, an unknown op silently multiplies, and a 5000-digit operand
+    overflows a float."""
+    _whole("min_digits", min_digits, 1, MAX_DIGITS)
+    _whole("max_digits", max_digits, 1, MAX_DIGITS)
+    if min_digits > max_digits:
+        raise ValueError(f"need 1 <= min_digits <= max_digits, got {min_digits}, {max_digits}")
+    if not isinstance(ops, (list, tuple)) or not ops or any(op not in OPS for op in ops):
+        raise ValueError(f"ops must be a non-empty list of {list(OPS)}, got {ops!r}")
+    if not isinstance(template, str):
+        raise ValueError(f"template must be a string with a {{question}} field, got {type(template).__name__}")
+    try:
+        template.format(question="1+2")
+    except (KeyError, IndexError, ValueError, AttributeError) as e:
+        raise ValueError(
+            f"template may use only the field {{question}} (write other braces as {{{{ }}}}); {type(e).__name__}: {e}"
+        ) from None
+    return tuple(ops)
+
+
 def generate(
     num: int,
     *,
@@ -41,13 +69,15 @@ def generate(
 
     `template` is formatted with the question (e.g. "12+7") into the prompt text.
     """
-    if not 1 <= min_digits <= max_digits:
-        raise ValueError(f"need 1 <= min_digits <= max_digits, got {min_digits}, {max_digits}")
+    ops = check_shape(min_digits, max_digits, ops, template)
+    _whole("num", num, 0, 20 * MAX_ROWS)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
     rng = random.Random(seed)
     rows = []
     for i in range(num):
         digits = min_digits + i % (max_digits - min_digits + 1)
-        p = make_problem(rng, digits, tuple(ops))
+        p = make_problem(rng, digits, ops)
         p["prompt"] = template.format(question=p["question"])
         rows.append(p)
     return rows
@@ -77,8 +107,12 @@ def generate_splits(
     from training; the other digit counts fill the rest. Train is then the first `num_train` distinct questions of
     the stream that are not in eval.
     """
-    ops = tuple(ops)
+    _whole("num_train", num_train, 1, MAX_ROWS)
+    _whole("num_eval", num_eval, 0, MAX_ROWS)
+    if isinstance(eval_max_share, bool) or not isinstance(eval_max_share, (int, float)) or not 0 < eval_max_share <= 1:
+        raise ValueError(f"eval_max_share must be in (0, 1], got {eval_max_share!r}")
     rows = generate(2 * num_train + 10 * num_eval, seed=seed, ops=ops, **kwargs)  # room for skipped repeats
+    ops = tuple(ops)  # checked by generate
     by_digits: dict[int, list[dict]] = {}
     seen: set[str] = set()
     for row in rows:

@@ -1,8 +1,8 @@
 """The one reward resolution: a config's `rewards:` entries → callables, for train, passrate, eval and validate alike.
 
-Every stage builds a reward from its whole spec (name, args, batch_timeout) here, after importing the config's
-plugins, so a reward scores the same way in `rlkd passrate`, in training and in `rlkd eval` (a second copy of this
-once dropped `batch_timeout` and another ignored `args`).
+Every stage builds a reward from its whole spec (name, args, batch_timeout, isolation) here, after importing the
+config's plugins, so a reward scores the same way in `rlkd passrate`, in training and in `rlkd eval` (a second copy
+of this once dropped `batch_timeout` and another ignored `args`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,17 @@ from rlkd.errors import ConfigError
 
 
 def build_reward(spec: RewardSpec):
+    """The reward of `spec`: a plug-in starts its worker process here (unless `isolate: false`), so one that cannot be
+    imported or built there is a one-line error now, not at step 1."""
     from rewards import get_reward
 
-    return get_reward(spec.name, batch_timeout=spec.batch_timeout, **spec.args)
+    return get_reward(
+        spec.name,
+        batch_timeout=spec.batch_timeout,
+        isolate=spec.isolate,
+        memory_limit_mb=spec.memory_limit_mb,
+        **spec.args,
+    )
 
 
 def resolve_rewards(cfg: RunConfig) -> list:

@@ -40,7 +40,8 @@ def _config(tiny_config, tmp_path, name, extra=None):
     raw = yaml.safe_load(tiny_config.read_text())
     for section, value in (extra or {}).items():
         raw[section] = {**raw[section], **value} if isinstance(value, dict) else [*raw[section], *value]
-    raw["rewards"].append({"name": "killer_mod:killer", "weight": 0.0})
+    # in the trainer's process: isolated (the default for plug-ins) it would kill only its worker, and the run survive
+    raw["rewards"].append({"name": "killer_mod:killer", "weight": 0.0, "isolate": False})
     raw["grpo"].update(output_dir=str(tmp_path / name), max_steps=6, save_steps=3, logging_steps=1)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw))

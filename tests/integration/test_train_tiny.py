@@ -33,6 +33,8 @@ def test_tiny_run_trains_and_records(tiny_config):
         "weight": 0.5,
         "args": {},
         "batch_timeout": 600.0,
+        "isolate": None,  # every default is filled in: a built-in runs in process unless isolate is set
+        "memory_limit_mb": None,
     }
     assert (out / "checkpoint-2" / "model.safetensors").exists()
     assert (out / "model.safetensors").exists()  # the final policy

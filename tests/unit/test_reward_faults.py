@@ -6,6 +6,8 @@ import logging
 import math
 import time
 
+import pytest
+
 from rewards.registry import _guarded
 
 
@@ -59,3 +61,23 @@ def test_results_and_errors_pass_through_the_thread():
 
     bad = _guarded(raises, "bad", batch_timeout=5)
     assert bad(["a"]) == [None] and bad.errors() == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        SystemExit(0),  # sys.exit in a reward used to end the run with exit 0 and no final model
+        KeyboardInterrupt(),  # raised by the reward's own code, not a Ctrl-C (that reaches the waiting thread)
+    ],
+)
+def test_an_exit_raised_by_an_in_process_reward_is_an_error_of_its_batch(error):
+    def exits(completions, **kw):
+        raise error
+
+    async def exits_async(completions, **kw):
+        raise error
+
+    logged, log_metric = _metrics()
+    assert _guarded(exits, "exits", batch_timeout=5)(["a"], log_metric=log_metric) == [None]
+    assert asyncio.run(_guarded(exits_async, "exits_async")(["a"], log_metric=log_metric)) == [None]
+    assert logged["rewards/exits/errors"] == [1.0] and logged["rewards/exits_async/errors"] == [1.0]

@@ -46,7 +46,8 @@ def test_register_and_get_by_name():
 
         return length
 
-    fn = get_reward("length", scale=0.5)
+    # in process: a factory local to a test cannot be pickled into a worker (test_reward_isolation.py covers that)
+    fn = get_reward("length", isolate=False, scale=0.5)
     assert fn(["ab", "abcd"]) == [1.0, 2.0]
     assert fn.__name__ == "length"  # TRL logs rewards/length/mean
     assert "length" in registered_names()
@@ -126,7 +127,7 @@ def test_a_raising_reward_gives_none_is_counted_and_logged_once(user_module, cap
             raise KeyError("solution")
         """,
     )
-    fn = get_reward("my_rewards_d:flaky")
+    fn = get_reward("my_rewards_d:flaky", isolate=False)  # the in-process guard; isolated: test_reward_isolation.py
     metrics = Metrics()
     with caplog.at_level(logging.ERROR, logger="rewards.registry"):
         assert fn(completions=["a", "b"], log_metric=metrics) == [None, None]

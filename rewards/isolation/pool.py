@@ -1,4 +1,6 @@
-"""Killable worker processes with a hard time limit on every step of every job.
+"""Killable worker processes with a hard time limit on every step of every job: the one pool behind every reward
+that must be stoppable (math-verify's verifications, rewards.mathverify; isolated plug-in rewards,
+rewards.isolation.isolated).
 
 Why processes, and why these: a Python thread cannot be stopped, and a signal handler cannot interrupt one long C
 call (sympy evaluating `9^{9^{9^{9}}}` is a single big-integer power), so the only limit that holds everywhere is a
@@ -9,10 +11,13 @@ process we can kill. The workers are plain subprocesses of `sys.executable` runn
 - `fork` is unsafe in a trainer that already runs torch threads or a vLLM engine;
 - `multiprocessing` refuses to start children from daemonic processes.
 
-Protocol: one JSON object per line. The worker writes `{"ready": true}` once it has imported and warmed up, then
-for each job it receives writes one or more replies, the last one carrying `"end": true`. The pool gives each
-reply `step_timeout` seconds (counted from the previous reply, or from sending the job); a worker that overruns or
-dies is killed and replaced, and the caller decides what the unfinished job becomes (`on_stall`).
+Protocol: messages in one of rlkd's codecs (rewards.isolation.wire: JSON lines, or pickle frames). The pool may send
+each new worker an `init` message first. The worker writes `{"ready": true, ...}` once it has imported and warmed
+up (kept as `info`), or `{"ready": false, "error": "..."}` when it cannot start (raised here as a RewardError with
+that message); then for each job it receives it writes one or more replies, the last one carrying `"end": true`.
+The pool gives each reply `step_timeout` seconds (counted from the previous reply, or from sending the job); a
+worker that overruns or dies is killed and replaced, and the caller decides what the unfinished job becomes
+(`on_stall`, told whether it was a timeout or a death, and how the worker died).
 
 Clean shutdown: workers exit on end-of-file on stdin, so they go when the parent closes the pool, exits, or dies;
 and they get SIGKILL from the kernel if the parent dies while they are stuck in C (PR_SET_PDEATHSIG). That signal
@@ -22,11 +27,12 @@ worker is started by one long-lived spawner thread.
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import os
 import queue
 import selectors
+import signal
 import subprocess
 import sys
 import threading
@@ -36,8 +42,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Literal, NamedTuple
 
-from rewards.registry import RewardError
+from rewards.errors import RewardError
+from rewards.isolation.wire import JSON_LINES, Codec, WireError
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +53,19 @@ logger = logging.getLogger(__name__)
 # sys.path, where its module names could shadow others.
 _BOOT = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 _CLOSE_GRACE_S = 2.0
+_EXIT_WAIT_S = 1.0  # after end-of-file, how long to wait for the exit status that says how a worker died
+
+
+class Stall(NamedTuple):
+    """Why a job was cut short: its worker overran the step limit ("timeout") or died ("exit"); `detail` says how."""
+
+    kind: Literal["timeout", "exit"]
+    detail: str
+
 
 Job = dict
 OnReply = Callable[[Job, dict], None]
-OnStall = Callable[[Job, int], "Job | None"]
+OnStall = Callable[[Job, int, Stall], "Job | None"]
 
 
 class _Spawner:
@@ -84,32 +101,38 @@ _SPAWNER = _Spawner()
 
 
 class _Worker:
-    def __init__(self, proc: subprocess.Popen, start_deadline: float):
-        self.proc = proc
+    def __init__(self, proc: subprocess.Popen, start_deadline: float, codec: Codec):
+        self.proc, self.codec = proc, codec
         self.fd = proc.stdout.fileno()
         self.buf = b""
         self.ready = False
+        self.info: dict = {}  # the worker's ready message
         self.job: Job | None = None
         self.replies = 0
         self.deadline = start_deadline
 
-    def send(self, job: Job, step_timeout: float) -> bool:
+    def write(self, message) -> bool:
         try:
-            self.proc.stdin.write(json.dumps(job).encode() + b"\n")
+            self.proc.stdin.write(self.codec.encode(message))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
+            return False
+        return True
+
+    def send(self, job: Job, step_timeout: float) -> bool:
+        if not self.write(job):
             return False
         self.job, self.replies, self.deadline = job, 0, time.monotonic() + step_timeout
         return True
 
-    def read(self) -> list[dict] | None:
-        """The complete replies available now, or None at end-of-file (the worker is gone)."""
+    def read(self) -> list | None:
+        """The complete messages available now, or None at end-of-file (the worker is gone). Raises WireError when
+        the stream is garbage."""
         chunk = os.read(self.fd, 1 << 16)
         if not chunk:
             return None
-        self.buf += chunk
-        *lines, self.buf = self.buf.split(b"\n")
-        return [json.loads(line) for line in lines if line.strip()]
+        messages, self.buf = self.codec.decode(self.buf + chunk)
+        return messages
 
 
 def _kill(worker: _Worker) -> None:
@@ -120,6 +143,20 @@ def _kill(worker: _Worker) -> None:
             stream.close()
         except OSError:
             pass
+
+
+def _death(proc: subprocess.Popen) -> str:
+    """How a worker whose output ended died, in words for the log."""
+    try:
+        code = proc.wait(timeout=_EXIT_WAIT_S)
+    except subprocess.TimeoutExpired:
+        return "closed its reply pipe"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
 
 
 def _close_all(workers: list[_Worker], owner_pid: int) -> None:
@@ -142,15 +179,25 @@ def _close_all(workers: list[_Worker], owner_pid: int) -> None:
 
 
 class WorkerPool:
-    """`size` long-lived workers running `script`; every reply must arrive within `step_timeout` seconds."""
+    """`size` long-lived workers running `script`; every reply must arrive within `step_timeout` seconds (math.inf:
+    no limit). `init`, when given, is the first message each new worker receives."""
 
     def __init__(
-        self, script: Path, args: Sequence[str], size: int, step_timeout: float, start_timeout: float = 120.0
+        self,
+        script: Path,
+        args: Sequence[str],
+        size: int,
+        step_timeout: float,
+        start_timeout: float = 120.0,
+        *,
+        codec: Codec = JSON_LINES,
+        init: object | None = None,
     ) -> None:
         if size < 1:
             raise RewardError(f"workers must be >= 1, got {size}")
         self.script, self.args, self.size = Path(script), list(args), size
         self.step_timeout, self.start_timeout = step_timeout, start_timeout
+        self.codec, self.init = codec, init
         self.stalls = 0  # jobs cut short by a kill (overrun or crash), since the pool started
         self._workers: list[_Worker] = []
         self._sel = selectors.DefaultSelector()
@@ -163,10 +210,16 @@ class WorkerPool:
     def _spawn(self) -> _Worker:
         argv = [sys.executable, "-c", _BOOT, str(self.script), str(os.getpid()), "1", *self.args]
         proc = _SPAWNER.popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
-        worker = _Worker(proc, time.monotonic() + self.start_timeout)
+        worker = _Worker(proc, time.monotonic() + self.start_timeout, self.codec)
         self._sel.register(worker.fd, selectors.EVENT_READ, worker)
         self._workers.append(worker)
+        if self.init is not None:
+            worker.write(self.init)  # a worker that died before reading it is noticed on read
         return worker
+
+    def _fill(self) -> None:
+        while len(self._workers) < self.size:
+            self._spawn()
 
     def _retire(self, worker: _Worker) -> None:
         self._sel.unregister(worker.fd)
@@ -183,6 +236,16 @@ class WorkerPool:
         self._finalizer.detach()
         self._finalizer = weakref.finalize(self, _close_all, self._workers, self._owner_pid)
 
+    def start(self) -> dict:
+        """Start the workers now and wait until every one is ready, so one that cannot start is an error here (at
+        configuration time) rather than at the first job. Returns the first worker's ready message."""
+        with self._lock:
+            self._adopt_after_fork()
+            self._fill()
+            while not all(w.ready for w in self._workers):
+                self._pump(None, lambda job, replies, stall: None, deque())
+            return dict(self._workers[0].info)
+
     def close(self) -> None:
         with self._lock:
             for w in list(self._workers):
@@ -198,14 +261,13 @@ class WorkerPool:
     def run(self, jobs: Iterable[Job], on_reply: OnReply, on_stall: OnStall) -> None:
         """Run `jobs` on the workers, feeding every reply to `on_reply(job, reply)`.
 
-        When a worker overruns a step or dies mid-job, it is killed and replaced, and `on_stall(job, replies_so_far)`
-        returns a follow-up job to queue (the unfinished rest) or None.
+        When a worker overruns a step or dies mid-job, it is killed and replaced, and `on_stall(job, replies_so_far,
+        stall)` returns a follow-up job to queue (the unfinished rest) or None.
         """
         with self._lock:
             self._adopt_after_fork()
             queue = deque(jobs)
-            while len(self._workers) < self.size:
-                self._spawn()
+            self._fill()
             try:
                 while queue or any(w.job is not None for w in self._workers):
                     for w in self._workers:
@@ -213,9 +275,7 @@ class WorkerPool:
                             job = queue.popleft()
                             if not w.send(job, self.step_timeout):
                                 queue.appendleft(job)  # it never started; the dead worker is noticed on read
-                    for key, _ in self._sel.select(self._next_timeout()):
-                        self._on_readable(key.data, on_reply, on_stall, queue)
-                    self._expire(on_stall, queue)
+                    self._pump(on_reply, on_stall, queue)
             except BaseException:
                 # Interrupted (Ctrl-C, a failing callback): a busy worker's late replies would be read as the next
                 # run's, so it goes; replacements start on the next run.
@@ -223,21 +283,36 @@ class WorkerPool:
                     self._retire(w)
                 raise
 
+    def _pump(self, on_reply: OnReply | None, on_stall: OnStall, queue: deque) -> None:
+        """Wait for the next message or deadline, and handle what arrived or expired."""
+        for key, _ in self._sel.select(self._next_timeout()):
+            self._on_readable(key.data, on_reply, on_stall, queue)
+        self._expire(on_stall, queue)
+
     def _next_timeout(self) -> float | None:
         """Seconds until the earliest deadline of a busy or starting worker (None: nothing to wait for)."""
         deadlines = [w.deadline for w in self._workers if w.job is not None or not w.ready]
-        return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+        if not deadlines or min(deadlines) == math.inf:
+            return None
+        return max(0.0, min(deadlines) - time.monotonic())
 
-    def _on_readable(self, w: _Worker, on_reply: OnReply, on_stall: OnStall, queue: deque) -> None:
-        replies = w.read()
+    def _on_readable(self, w: _Worker, on_reply: OnReply | None, on_stall: OnStall, queue: deque) -> None:
+        try:
+            replies = w.read()
+        except WireError as e:
+            self._replace(w, on_stall, queue, Stall("exit", f"wrote a corrupt reply ({e})"))
+            return
         if replies is None:
-            self._replace(w, on_stall, queue, why="exited")
+            self._replace(w, on_stall, queue, Stall("exit", _death(w.proc)))
             return
         for reply in replies:
             if not w.ready:
-                w.ready = reply.get("ready", False)
+                if reply.get("error"):
+                    self._retire(w)
+                    raise RewardError(str(reply["error"]))
+                w.ready, w.info = bool(reply.get("ready", False)), reply
                 continue
-            if w.job is None:
+            if w.job is None or on_reply is None:
                 continue
             on_reply(w.job, reply)
             w.replies += 1
@@ -249,23 +324,23 @@ class WorkerPool:
         now = time.monotonic()
         for w in list(self._workers):
             if w.job is not None and now >= w.deadline:
-                self._replace(w, on_stall, queue, why=f"overran its {self.step_timeout:g} s limit")
+                self._replace(w, on_stall, queue, Stall("timeout", f"overran its {self.step_timeout:g} s limit"))
             elif not w.ready and now >= w.deadline:
                 self._retire(w)
                 raise RewardError(f"a worker ({self.script.name}) did not start within {self.start_timeout:g} s")
 
-    def _replace(self, w: _Worker, on_stall: OnStall, queue: deque, why: str) -> None:
+    def _replace(self, w: _Worker, on_stall: OnStall, queue: deque, stall: Stall) -> None:
         job, replies, was_ready = w.job, w.replies, w.ready
-        code = w.proc.poll()
         self._retire(w)
         if not was_ready:
             raise RewardError(
-                f"a worker ({self.script.name}) exited during start-up with status {code}; its error is on stderr"
+                f"a worker ({self.script.name}) exited during start-up with status {w.proc.returncode}; "
+                "its error is on stderr"
             )
         if job is not None:
             self.stalls += 1
-            logger.debug("worker %s %s; replacing it", w.proc.pid, why)
-            follow_up = on_stall(job, replies)
+            logger.debug("worker %s %s; replacing it", w.proc.pid, stall.detail)
+            follow_up = on_stall(job, replies, stall)
             if follow_up is not None:
                 queue.appendleft(follow_up)
         self._spawn()

@@ -1,4 +1,4 @@
-"""rewards.mathverify.pool: hard per-step limits by killing, replacement, and no process left behind."""
+"""rewards.isolation.pool: hard per-step limits by killing, replacement, and no process left behind."""
 
 import os
 import signal
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rewards import RewardError
-from rewards.mathverify.pool import WorkerPool
+from rewards.isolation.pool import WorkerPool
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def _gone(pids, within: float = 10.0) -> bool:
 def _run(pool, jobs):
     seen, stalls = [], []
 
-    def on_stall(job, replies):
+    def on_stall(job, replies, stall):
         stalls.append((job["items"][replies], replies))
         rest = job["items"][replies + 1 :]
         return {"items": rest} if rest else None
@@ -211,7 +211,7 @@ def test_an_interrupted_run_leaves_no_stale_replies(tmp_path):
             raise KeyboardInterrupt
 
         with pytest.raises(KeyboardInterrupt):
-            pool.run([{"items": ["a", "b", "c"]}], explode, lambda job, n: None)
+            pool.run([{"items": ["a", "b", "c"]}], explode, lambda job, n, stall: None)
         # the next run sees only its own replies, from a fresh worker
         assert _run(pool, [{"items": ["d"]}]) == (["d"], [])
     finally:
