@@ -1,15 +1,16 @@
 """`rlkd validate CONFIG`: everything `rlkd train` checks before it trains, without training.
 
 Checks the config (incl. TRL's own GRPOConfig checks), that the model's tokenizer and config load (weights are not
-loaded: that can take minutes for a real student), that the dataset loads and its rows are well-formed and fit the
-context, that reward names resolve, and that the dataset has the columns each reward needs.
+loaded: that can take minutes for a real student), that LoRA targets name modules of the model (built on the meta
+device: no memory, no weights), that the dataset loads and its rows are well-formed and fit the context, that
+reward names resolve, and that the dataset has the columns each reward needs.
 """
 
 from __future__ import annotations
 
 import inspect
 
-from rlkd.config import ConfigError, build_grpo_config, load_config
+from rlkd.config import ConfigError, build_grpo_config, build_peft_config, load_config
 
 # Keyword arguments TRL passes to every reward itself; anything else a reward requires must be a dataset column.
 TRL_REWARD_KWARGS = {
@@ -50,6 +51,9 @@ def validate(config: str, overrides: list[str] | tuple[str, ...] = ()) -> str:
     rewards = resolve_rewards(cfg)
     m = cfg.model
     tokenizer, model_config = load_tokenizer(m), load_model_config(m)
+    peft_config = build_peft_config(cfg)
+    if peft_config is not None:
+        check_lora_targets(model_config, peft_config, m.trust_remote_code)
     report = RowReport()
     train, evals = load_training_data(cfg, tokenizer, model_config, report)
     for spec, fn in zip(cfg.rewards, rewards):
@@ -69,4 +73,18 @@ def validate(config: str, overrides: list[str] | tuple[str, ...] = ()) -> str:
         + (f"; {report.skipped} malformed rows skipped" if report.skipped else ""),
         "rewards ok: " + ", ".join(f"{s.name} (weight {s.weight})" for s in cfg.rewards),
     ]
+    if cfg.peft is not None:
+        lines.append(f"peft ok: LoRA r={cfg.peft.r} on {cfg.peft.target_modules}")
     return "\n".join(lines)
+
+
+def check_lora_targets(model_config, peft_config, trust_remote_code: bool) -> None:
+    """The LoRA target check of `rlkd train`, on the model's modules built on the meta device (no weights)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from rlkd.training.lora import check_targets
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(model_config, trust_remote_code=trust_remote_code)
+    check_targets(model, peft_config)

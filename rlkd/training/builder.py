@@ -1,10 +1,11 @@
 """The one builder of a configured RLKDTrainer: `rlkd train`, the tests and the benchmarks all build through here.
 
 Two steps, because `rlkd train` starts W&B between them:
-- `prepare_run(cfg)` loads and checks everything a run reads (TRL's config, the rewards, the model, the data with
-  the prompt-length budget, the pass-rate join and filter), so a config mistake costs seconds and nothing has
-  started yet;
-- `build_trainer(inputs, callbacks)` hands those to RLKDTrainer.
+- `prepare_run(cfg)` loads and checks everything a run reads (TRL's config, the rewards, the model, the LoRA
+  targets, the data with the prompt-length budget, the pass-rate join and filter), so a config mistake costs
+  seconds and nothing has started yet;
+- `build_trainer(inputs, callbacks)` hands those to RLKDTrainer; with a `peft:` section TRL wraps the model in
+  the LoRA adapter itself (GRPOTrainer's `peft_config`).
 
     trainer = build_trainer(prepare_run(cfg), callbacks=[MetricsJSONLCallback(cfg.output_dir)])
 """
@@ -15,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from rlkd.config import RunConfig, build_grpo_config
+from rlkd.config import RunConfig, build_grpo_config, build_peft_config
 from rlkd.data.rows import RowReport
 from rlkd.training.curriculum import CurriculumRuntime
 
@@ -34,6 +35,7 @@ class RunInputs:
     eval_dataset: Any
     report: RowReport
     curriculum: CurriculumRuntime  # holds the (filtered, numbered) train dataset
+    peft_config: Any = None  # peft.LoraConfig, or None for full fine-tuning
 
     @property
     def train_dataset(self):
@@ -47,11 +49,15 @@ def prepare_run(
     `curriculum_cls` lets a test record what the curriculum sees."""
     from rlkd.data.datasets import load_training_data
     from rlkd.model import load_policy
+    from rlkd.training.lora import check_targets
     from rlkd.training.rewards import resolve_rewards
 
     args = args if args is not None else build_grpo_config(cfg)
+    peft_config = build_peft_config(cfg)
     reward_funcs = resolve_rewards(cfg)
     model, tokenizer = load_policy(cfg.model)
+    if peft_config is not None:
+        check_targets(model, peft_config)
     report = RowReport()
     train_ds, eval_ds = load_training_data(cfg, tokenizer, model.config, report)
     if report.skipped:
@@ -62,7 +68,7 @@ def prepare_run(
             "; ".join(report.reasons[:3]),
         )
     curriculum = curriculum_cls.from_config(cfg, train_ds)  # joins pass rates and filters
-    return RunInputs(cfg, args, reward_funcs, model, tokenizer, eval_ds, report, curriculum)
+    return RunInputs(cfg, args, reward_funcs, model, tokenizer, eval_ds, report, curriculum, peft_config)
 
 
 def build_trainer(inputs: RunInputs, callbacks: list | tuple = ()):
@@ -78,6 +84,7 @@ def build_trainer(inputs: RunInputs, callbacks: list | tuple = ()):
         eval_dataset=inputs.eval_dataset if args.eval_strategy != "no" else None,
         processing_class=inputs.tokenizer,
         callbacks=list(callbacks),
+        peft_config=inputs.peft_config,
         curriculum=inputs.curriculum,
         generation=inputs.cfg.generation,
     )
