@@ -1,8 +1,11 @@
 """`rlkd train`: build everything a GRPO run needs from the config, then hand it to RLKDTrainer.
 
 Order matters for users: everything that can be wrong in the config (GRPO settings, reward names, model path,
-dataset rows, prompt lengths, an output dir that already holds a run) is checked before W&B starts or a single
-step runs, so bad input costs seconds, not a run. A run that dies later names the checkpoint to resume from.
+LoRA targets, dataset rows, prompt lengths, an output dir that already holds a run) is checked before W&B starts or
+a single step runs, so bad input costs seconds, not a run. A run that dies later names the checkpoint to resume from.
+
+Under a multi-process launch every rank runs this, and the main process alone writes the run's records (W&B,
+rlkd_run.json, the resolved config, the data report; rlkd.training.distributed), so a run has one of each.
 """
 
 from __future__ import annotations
@@ -38,20 +41,28 @@ def run_training(cfg: RunConfig, resume: bool = False, config_path: str | None =
         truncate_metrics,
         write_run_state,
     )
+    from rlkd.training.distributed import gather_final_model, is_main, quiet_replicas
     from rlkd.training.tracking import METRICS_FILE, MetricsJSONLCallback, start_wandb
 
     args = build_grpo_config(cfg)  # TRL's own cross-field checks, before anything heavy is loaded
+    quiet_replicas(args)
+    main = is_main(args)  # under a multi-process launch, the one process that writes the run's records
     out = cfg.output_dir
     checkpoint = prepare_output_dir(out, resume)
     inputs = prepare_run(cfg, args=args)  # every input checked: before W&B starts
 
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / RESOLVED_CONFIG, dump_yaml(cfg))
-    atomic_write_json(out / DATA_REPORT, inputs.report.as_dict())
+    if main:
+        atomic_write_text(out / RESOLVED_CONFIG, dump_yaml(cfg))
+        atomic_write_json(out / DATA_REPORT, inputs.report.as_dict())
     if checkpoint is not None:
-        truncate_metrics(out / METRICS_FILE, checkpoint_step(checkpoint))
+        if main:
+            truncate_metrics(out / METRICS_FILE, checkpoint_step(checkpoint))
         logger.info("resuming from %s", checkpoint)
-    run = start_wandb(cfg.wandb, out, to_dict(cfg), run_id=read_run_state(out).get("wandb_run_id") if resume else None)
+    run = None
+    if main:
+        run_id = read_run_state(out).get("wandb_run_id") if resume else None
+        run = start_wandb(cfg.wandb, out, to_dict(cfg), run_id=run_id)
     if run is not None:
         write_run_state(out, {"wandb_run_id": run.id})
     try:
@@ -60,7 +71,8 @@ def run_training(cfg: RunConfig, resume: bool = False, config_path: str | None =
             trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         except Exception as e:
             raise TrainingFailed(_failure_message(e, trainer, out, config_path)) from e
-        trainer.save_model(str(out))
+        gather_final_model(trainer)  # sharded FSDP checkpoints, but one full final model
+        trainer.save_model(str(out))  # every rank calls it (FSDP gathers shards); the main process writes
     finally:
         if run is not None:
             run.finish()
