@@ -9,6 +9,8 @@
     rlkd tiny-model OUT_DIR             build the tiny local student (tokenizer + random-init Qwen2)
     rlkd demo                           the main job on a CPU box
     rlkd parity RUN_DIR                 did vLLM sample from the trained policy? (exit 1 if not)
+    rlkd export RUN_DIR [--merge] [--out DIR]
+                                        a LoRA run's adapter, or (--merge) the student with it merged in
 
 Bad input (a missing file, bad YAML, an unknown key, a wrong type) prints one line on stderr saying what to fix
 and exits with status 2; heavy libraries are imported only after the config is read, so that is quick.
@@ -70,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     parity = sub.add_parser("parity", help="check a vLLM run's sampler matched the policy (docs/vllm.md)")
     parity.add_argument("run_dir", help="output dir of an `rlkd train` run with generation.backend: vllm")
     parity.add_argument("--tolerance", type=float, default=1e-4, help="max allowed |log-prob| gap (default 1e-4)")
+
+    export = sub.add_parser("export", help="a LoRA run's adapter, or with --merge the student with it merged in")
+    export.add_argument("run_dir", help="output dir of a run with a peft: section, or one of its checkpoints")
+    export.add_argument("--merge", action="store_true", help="write a full model with the adapter merged in")
+    export.add_argument("--out", default=None, help="where to write (default RUN_DIR/merged or RUN_DIR/adapter)")
     return p
 
 
@@ -144,6 +151,10 @@ def _run(args: argparse.Namespace) -> int:
         ok, report = check_parity(args.run_dir, args.tolerance)
         print(report)
         return 0 if ok else 1
+    elif args.command == "export":
+        from rlkd.commands.export import export
+
+        print(export(args.run_dir, merge=args.merge, out=args.out))
     return 0
 
 
