@@ -154,3 +154,11 @@ def test_sft_trains_the_same_peft_section(tiny_config, tmp_path):
     assert lora_b and any(t.abs().max() > 0 for t in lora_b)  # B starts at zero: non-zero means SFT trained it
     assert main(["export", str(out), "--merge"]) == 0  # the next stage (GRPO) starts from a plain model
     AutoModelForCausalLM.from_pretrained(out / "merged")
+
+
+def test_a_misspelt_target_stops_rlkd_train_before_anything_starts(tiny_config, tmp_path, capsys):
+    # PEFT would adapt q_proj alone and say nothing; rlkd fails in seconds, before W&B or any output exists.
+    assert main(["train", str(tiny_config), "peft.target_modules=[q_proj, v_prj]"]) == 2
+    err = capsys.readouterr().err
+    assert "rlkd: error: peft.target_modules: 'v_prj' matches no module of the model (did you mean 'v_proj'?)" in err
+    assert not (tmp_path / "run").exists()
