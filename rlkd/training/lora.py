@@ -1,9 +1,11 @@
 """LoRA adapters (the `peft:` section): their targets checked against the loaded student before anything trains.
 
 PEFT itself only fails when *no* target matches, so `target_modules: [q_proj, v_prj]` silently trains q_proj alone;
-rlkd refuses every name that matches no module of the model, with the nearest real name. It also refuses adapting
-a tied input embedding or output head: with tied weights the adapter would change one of the two while the merged
-model (and the vLLM sampler fed merged weights) changes both, so training and sampling would disagree.
+rlkd refuses every name that matches no module of the model, with the nearest real name, and a target that selects a
+block of layers (`self_attn`, a regex matching a decoder layer), which PEFT would refuse with a traceback from inside
+the trainer. It also refuses adapting a tied input embedding or output head: with tied weights the adapter would
+change one of the two while the merged model (and the vLLM sampler fed merged weights) changes both, so training and
+sampling would disagree.
 
     check_targets(model, build_peft_config(cfg))   # in rlkd.training.builder.prepare_run and in SFT
 """
@@ -63,10 +65,20 @@ def check_targets(model, lora_config) -> None:
     )
     _check_each(lora_config.target_modules, names, leaves, "peft.target_modules")
     _check_each(lora_config.modules_to_save, names, leaves, "peft.modules_to_save")
+    modules = dict(model.named_modules())
+    blocks = [
+        n
+        for n in _selected(lora_config.target_modules, names)
+        if next(modules[n].children(), None) is not None and not isinstance(modules[n], torch.nn.MultiheadAttention)
+    ]
+    if blocks:  # PEFT would fail inside the trainer with "Target module ... is not supported"
+        raise ConfigError(
+            f"peft.target_modules selects '{blocks[0]}' ({type(modules[blocks[0]]).__name__}), a block of layers that "
+            f"LoRA cannot adapt: name its layers instead; the model's layers: {', '.join(leaves)}"
+        )
     text = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
     if not getattr(text, "tie_word_embeddings", False):
         return
-    modules = dict(model.named_modules())
     tied = {n for n, m in modules.items() if m is model.get_input_embeddings() or m is model.get_output_embeddings()}
     adapted = set(_selected(lora_config.target_modules, names)) | set(_selected(lora_config.modules_to_save, names))
     if tied & adapted:

@@ -55,11 +55,14 @@ def test_good_targets_pass(tied, lora):
         (True, dict(target_modules=r"attn\..*"), "(a regex) matches no module"),
         # modules to save are names too
         (False, dict(target_modules=["q_proj"], modules_to_save=["lm_haed"]), "did you mean 'lm_head'?"),
+        # a block of layers: PEFT cannot adapt an attention module, and would say so in a traceback mid-build
+        (True, dict(target_modules=["self_attn"]), "selects 'model.layers.0.self_attn' (Qwen2Attention), a block"),
+        (True, dict(target_modules=r"model\.layers\.0\.mlp.*"), "selects 'model.layers.0.mlp' (Qwen2MLP)"),
         # the tied pair: the embedding adapted in training, both halves changed once merged
         (True, dict(target_modules=["embed_tokens"]), "tied embedding/output head"),
         (True, dict(target_modules=["q_proj"], modules_to_save=["lm_head"]), "tied embedding/output head"),
     ],
-    ids=["typo", "empty-regex", "modules-to-save-typo", "tied-embedding", "tied-head"],
+    ids=["typo", "empty-regex", "modules-to-save-typo", "block", "block-regex", "tied-embedding", "tied-head"],
 )
 def test_bad_targets_fail_with_one_line(tied, lora, fragment):
     with pytest.raises(ConfigError) as err:
