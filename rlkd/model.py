@@ -31,6 +31,11 @@ def _loading(name: str, what: str = "model.name_or_path") -> Iterator[None]:
             f"{what}: no model directory at '{name}', so it could not be loaded (build the tiny student with "
             "`rlkd tiny-model DIR`, or give a Hub id)"
         )
+    if (Path(name).expanduser() / "adapter_config.json").is_file():  # a LoRA run's output or checkpoint
+        raise ConfigError(
+            f"{what} '{name}' holds a LoRA adapter, not a model: merge it with `rlkd export {name} --merge` and "
+            f"use {Path(name) / 'merged'}"
+        )
     try:
         yield
     except (OSError, ValueError) as e:

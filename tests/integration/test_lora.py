@@ -13,9 +13,10 @@ import yaml
 from safetensors.torch import load_file
 
 from rlkd.cli import main
-from rlkd.config import load_config
+from rlkd.config import ConfigError, ModelConfig, load_config
 from rlkd.generation.parity import DEFAULT_TOLERANCE, logprob_gap, trainer_logprob_gap, trainer_prompt_ids
 from rlkd.io import read_jsonl
+from rlkd.model import load_policy
 
 LENGTH_REWARD = "rewards=[{name: 'tests.integration.test_vllm_parity:length_reward'}]"  # always non-zero advantages
 LORA = ["peft.r=4", "peft.lora_alpha=8"]
@@ -106,6 +107,9 @@ def test_lora_checkpoints_hold_the_adapter_resume_exactly_and_export(tiny_config
     final, again = load_file(straight / "adapter_model.safetensors"), load_file(resumed / "adapter_model.safetensors")
     assert final.keys() == again.keys() and all(torch.equal(final[k], again[k]) for k in final)
 
+    # An adapter dir is not a model: every stage that loads one (eval, the next stage's model:) says what to do.
+    with pytest.raises(ConfigError, match="holds a LoRA adapter, not a model: merge it with `rlkd export"):
+        load_policy(ModelConfig(name_or_path=str(straight)))
     # --merge: a plain model whose outputs are the adapted policy's.
     assert main(["export", str(straight), "--merge"]) == 0
     merged = AutoModelForCausalLM.from_pretrained(straight / "merged").eval()
