@@ -166,3 +166,11 @@ def test_a_misspelt_target_stops_rlkd_train_before_anything_starts(tiny_config, 
     err = capsys.readouterr().err
     assert "rlkd: error: peft.target_modules: 'v_prj' matches no module of the model (did you mean 'v_proj'?)" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_validate_checks_the_peft_section_without_loading_weights(tiny_config):
+    from rlkd.commands.validate import validate
+
+    assert "peft ok: LoRA r=4 on all-linear" in validate(str(tiny_config), ["peft.r=4"])
+    with pytest.raises(ConfigError, match="'k_prj' matches no module of the model"):  # on the meta-device model
+        validate(str(tiny_config), ["peft.target_modules=[q_proj, k_prj]"])
