@@ -12,12 +12,15 @@ sent under the original name, PEFT's own tensors left out), and the full `state_
 (lm_head.weight) are sent too (rlkd.generation.cpu_sync explains why).
 
 Only vanilla LoRA on Linear and Embedding layers is merged here; `check_mergeable` refuses anything else (DoRA and
-the other variants, conv layers, `target_parameters`) when the trainer is built, not at the first sync.
+the other variants, conv layers, `target_parameters`) with a one-line error when the trainer is built, not at the
+first sync.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+
+from rlkd.errors import ConfigError
 
 PEFT_PREFIX = "base_model.model."
 
@@ -35,19 +38,21 @@ def _lora_layers(model) -> dict[str, object]:
 
 
 def check_mergeable(model) -> None:
-    """Raise NotImplementedError naming the first adapted layer `merged_weights` cannot merge exactly."""
+    """A one-line ConfigError naming the first adapted layer `merged_weights` cannot merge exactly."""
     from accelerate.utils import is_peft_model
     from peft.tuners.lora import Embedding, Linear
 
     if not is_peft_model(model):
         return
+    fix = "use vanilla LoRA (no use_dora or other variant) or generation.backend: transformers"
     if getattr(model.peft_config[model.active_adapter], "target_parameters", None):
-        raise NotImplementedError("rlkd's CPU vLLM sync does not merge LoRA on target_parameters")
+        raise ConfigError(f"peft.args.target_parameters: rlkd's CPU vLLM sync cannot merge them; {fix}")
     for name, layer in _lora_layers(model).items():
         if type(layer) not in (Linear, Embedding) or any(a in layer.lora_variant for a in layer.active_adapters):
-            raise NotImplementedError(
-                f"rlkd's CPU vLLM sync merges vanilla LoRA on Linear and Embedding layers; {name} is a "
-                f"{type(layer).__name__}{' with a LoRA variant (e.g. DoRA)' if layer.lora_variant else ''}"
+            variant = " with a LoRA variant (e.g. DoRA)" if layer.lora_variant else ""
+            raise ConfigError(
+                f"peft: rlkd's CPU vLLM sync merges vanilla LoRA on Linear and Embedding layers, and "
+                f"{name.removeprefix(PEFT_PREFIX)} is a {type(layer).__name__}{variant}; {fix}"
             )
 
 

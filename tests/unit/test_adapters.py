@@ -9,6 +9,7 @@ import copy
 import pytest
 import torch
 
+from rlkd.errors import ConfigError
 from rlkd.generation.adapters import check_mergeable, merged_weights
 
 
@@ -81,14 +82,14 @@ def test_full_model_weights_are_its_state_dict():
 @pytest.mark.parametrize(
     "lora, fragment",
     [
-        (dict(use_dora=True), "LoRA variant"),  # DoRA rescales the merged weight: not W + scaling·B·A
+        (dict(use_dora=True), "q_proj is a Linear with a LoRA variant"),  # DoRA rescales W: not W + scaling·B·A
         (dict(target_modules=None, target_parameters=["mlp.down_proj.weight"]), "target_parameters"),
     ],
     ids=["dora", "target-parameters"],
 )
 def test_unmergeable_adapters_are_refused(lora, fragment):
     lora = {"r": 2, "target_modules": ["q_proj"], **lora}
-    with pytest.raises(NotImplementedError, match=fragment):
+    with pytest.raises(ConfigError, match=fragment):
         check_mergeable(_adapted(_qwen2(), **lora))
 
 
