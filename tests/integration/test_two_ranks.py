@@ -14,7 +14,7 @@ import sys
 import yaml
 
 from rlkd.io import read_jsonl
-from tests.integration.launch import REPO, accelerate_launch
+from tests.integration.launch import LAUNCH_TIMEOUT, REPO, accelerate_launch
 from tests.integration.test_resume import KILLER
 
 WORKER = str(REPO / "tests" / "integration" / "rank_state_worker.py")
@@ -86,7 +86,12 @@ def test_two_ranks_keep_one_record_and_resume_exactly(tiny_config, tmp_path):
     single = _config(tiny_config, tmp_path, "single", use_cpu=False, per_device_train_batch_size=8)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(tmp_path)]), "OMP_NUM_THREADS": "1"}
     one = subprocess.run(
-        [sys.executable, "-m", "rlkd.cli", "train", str(single)], cwd=REPO, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "rlkd.cli", "train", str(single)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=LAUNCH_TIMEOUT,
     )
     assert one.returncode == 0, one.stderr[-3000:]
     assert _keys(run) == _keys(tmp_path / "single")
