@@ -13,6 +13,8 @@
     rlkd demo [--out DIR]               the main job on a CPU box
     rlkd parity RUN_DIR                 did vLLM sample from the trained policy? (exit 1 if not)
     rlkd --version
+    rlkd export RUN_DIR [--merge] [--out DIR]
+                                        a LoRA run's adapter, or (--merge) the student with it merged in
 
 Bad input (a missing file, bad YAML, an unknown key, a wrong type) prints one line on stderr saying what to fix
 and exits with status 2; heavy libraries are imported only after the config is read, so that is quick. Options
@@ -126,6 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     parity = verb("parity", "check a vLLM run's sampler matched the policy (docs/vllm.md)")
     parity.add_argument("run_dir", help="output dir of an `rlkd train` run with generation.backend: vllm")
     parity.add_argument("--tolerance", type=float, default=1e-4, help="max allowed |log-prob| gap (default 1e-4)")
+
+    export = sub.add_parser("export", help="a LoRA run's adapter, or with --merge the student with it merged in")
+    export.add_argument("run_dir", help="output dir of a run with a peft: section, or one of its checkpoints")
+    export.add_argument("--merge", action="store_true", help="write a full model with the adapter merged in")
+    export.add_argument("--out", default=None, help="where to write (default RUN_DIR/merged or RUN_DIR/adapter)")
     return p
 
 
@@ -223,6 +230,10 @@ def _run(args: argparse.Namespace) -> int:
         ok, report = check_parity(args.run_dir, args.tolerance)
         print(report)
         return 0 if ok else 1
+    elif args.command == "export":
+        from rlkd.commands.export import export
+
+        print(export(args.run_dir, merge=args.merge, out=args.out))
     return 0
 
 

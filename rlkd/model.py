@@ -87,6 +87,11 @@ def _check_source(name: str, revision: str | None, what: str) -> None:
 def _loading(name: str, what: str = "model.name_or_path", revision: str | None = None) -> Iterator[None]:
     """Turn a `from_pretrained` failure into one line naming the setting."""
     _check_source(name, revision, what)
+    if (Path(name).expanduser() / "adapter_config.json").is_file():  # a LoRA run's output or checkpoint
+        raise ConfigError(
+            f"{what} '{name}' holds a LoRA adapter, not a model: merge it with `rlkd export {name} --merge` and "
+            f"use {Path(name) / 'merged'}"
+        )
     try:
         yield
     except (OSError, ValueError) as e:

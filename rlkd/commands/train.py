@@ -1,9 +1,12 @@
 """`rlkd train`: build everything a GRPO run needs from the config, then hand it to RLKDTrainer.
 
 Order matters for users: everything that can be wrong in the config (GRPO settings, reward names, model path,
-dataset rows, prompt lengths, an output dir that already holds a run or is in use, a resume with a changed config)
-is checked before W&B starts or a single step runs, so bad input costs seconds, not a run. A run that dies later,
-or is stopped by SIGTERM / Ctrl-C, names the checkpoint and the exact command to resume from.
+LoRA targets, dataset rows, prompt lengths, an output dir that already holds a run or is in use, a resume with a
+changed config) is checked before W&B starts or a single step runs, so bad input costs seconds, not a run. A run
+that dies later, or is stopped by SIGTERM / Ctrl-C, names the checkpoint and the exact command to resume from.
+
+Under a multi-process launch every rank runs this, and the main process alone writes the run's records (W&B,
+rlkd_run.json, the resolved config, the data report; rlkd.training.distributed), so a run has one of each.
 """
 
 from __future__ import annotations
@@ -57,11 +60,14 @@ def _train(cfg: RunConfig, resume: bool, resume_cmd: str, force_config_change: b
         truncate_metrics,
         write_run_state,
     )
+    from rlkd.training.distributed import gather_final_model, is_main, quiet_replicas
     from rlkd.training.preemption import Preempted, stop_message
     from rlkd.training.run_guard import check_resume_config
     from rlkd.training.tracking import METRICS_FILE, MetricsJSONLCallback, start_wandb
 
     args = build_grpo_config(cfg)  # TRL's own cross-field checks, before anything heavy is loaded
+    quiet_replicas(args)
+    main = is_main(args)  # under a multi-process launch, the one process that writes the run's records
     out = cfg.output_dir
     checkpoint = prepare_output_dir(out, resume)
     if checkpoint is not None:
@@ -69,12 +75,17 @@ def _train(cfg: RunConfig, resume: bool, resume_cmd: str, force_config_change: b
     inputs = prepare_run(cfg, args=args)  # every input checked: before W&B starts
 
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / RESOLVED_CONFIG, dump_yaml(cfg))
-    atomic_write_json(out / DATA_REPORT, inputs.report.as_dict())
+    if main:
+        atomic_write_text(out / RESOLVED_CONFIG, dump_yaml(cfg))
+        atomic_write_json(out / DATA_REPORT, inputs.report.as_dict())
     if checkpoint is not None:
-        truncate_metrics(out / METRICS_FILE, checkpoint_step(checkpoint))
+        if main:
+            truncate_metrics(out / METRICS_FILE, checkpoint_step(checkpoint))
         logger.info("resuming from %s", checkpoint)
-    run = start_wandb(cfg.wandb, out, to_dict(cfg), run_id=read_run_state(out).get("wandb_run_id") if resume else None)
+    run = None
+    if main:
+        run_id = read_run_state(out).get("wandb_run_id") if resume else None
+        run = start_wandb(cfg.wandb, out, to_dict(cfg), run_id=run_id)
     if run is not None:
         write_run_state(out, {"wandb_run_id": run.id})
     try:
@@ -89,7 +100,8 @@ def _train(cfg: RunConfig, resume: bool, resume_cmd: str, force_config_change: b
             from rlkd.training.checkpoints import latest_complete_checkpoint
 
             raise Preempted(stop_message(stop, latest_complete_checkpoint(out), resume_cmd), stop.exit_code)
-        trainer.save_model(str(out))
+        gather_final_model(trainer)  # sharded FSDP checkpoints, but one full final model
+        trainer.save_model(str(out))  # every rank calls it (FSDP gathers shards); the main process writes
     finally:
         if run is not None:
             run.finish()

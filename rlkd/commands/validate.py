@@ -6,7 +6,8 @@ The same checks through the same code (rlkd.training.builder.check_inputs, rlkd.
 not loaded: that can take minutes for a real student); that the dataset loads, its rows are well-formed, keep
 their reasoning modes and fit the context; that reward names resolve and the dataset has the columns each reward
 needs; the chat template and think tags against the rewards; the pass-rate file against the data and the
-curriculum's reward against the rewards. Nothing is written.
+curriculum's reward against the rewards. Nothing is written. LoRA targets must name modules of the model
+(built on the meta device: no memory, no weights).
 """
 
 from __future__ import annotations
@@ -91,4 +92,6 @@ def validate(
         + (f" (resumes from {checkpoint.name})" if checkpoint is not None else "")
         + (f"; --force-config-change accepts {sorted(forced)}" if forced else ""),
     ]
+    if cfg.peft is not None:
+        lines.append(f"peft ok: LoRA r={cfg.peft.r} on {cfg.peft.target_modules}")
     return "\n".join(lines)

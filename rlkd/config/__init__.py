@@ -3,7 +3,8 @@
     schema.py      the sections (model, data, rewards, curriculum, generation, ...) and their value checks
     loader.py      YAML → RunConfig with dotted overrides
     strict.py      the strict dataclass builder and value checker behind every section
-    trl_bridge.py  `grpo:` → trl.GRPOConfig and `sft.args` → trl.SFTConfig, checked against TRL's annotations
+    trl_bridge.py  `grpo:` → trl.GRPOConfig, `sft.args` → trl.SFTConfig, `peft:` → peft.LoraConfig, each checked
+                   against the class's annotations
 
 Usage:
     cfg = load_config("configs/tiny-cpu.yaml", ["grpo.max_steps=4"])
@@ -18,6 +19,7 @@ from rlkd.config.schema import (
     GenerationConfig,
     ModelConfig,
     PassRateConfig,
+    PeftConfig,
     RewardSpec,
     RunConfig,
     SFTConfig,
@@ -26,6 +28,7 @@ from rlkd.config.schema import (
 from rlkd.config.trl_bridge import (
     OWNED_GRPO_KEYS,
     build_grpo_config,
+    build_peft_config,
     build_sft_config,
     grpo_kwargs,
     sft_kwargs,
@@ -42,12 +45,14 @@ __all__ = [
     "GenerationConfig",
     "ModelConfig",
     "PassRateConfig",
+    "PeftConfig",
     "RewardSpec",
     "RunConfig",
     "SFTConfig",
     "WandbConfig",
     "apply_override",
     "build_grpo_config",
+    "build_peft_config",
     "build_sft_config",
     "dump_yaml",
     "grpo_kwargs",

@@ -1,5 +1,6 @@
 """YAML → RunConfig, strictly: dotted overrides, then every key checked against its section's annotations
-(rlkd.config.strict) and the `grpo:` keys against TRL's (rlkd.config.trl_bridge).
+(rlkd.config.strict), the `grpo:` keys against TRL's and the `peft:` section against peft.LoraConfig
+(rlkd.config.trl_bridge).
 
     cfg = load_config("configs/tiny-cpu.yaml", ["grpo.max_steps=4"])
 
@@ -20,7 +21,7 @@ import yaml
 
 from rlkd.config.schema import RunConfig
 from rlkd.config.strict import build
-from rlkd.config.trl_bridge import check_grpo_section
+from rlkd.config.trl_bridge import build_peft_config, check_grpo_section
 from rlkd.errors import ConfigError, first_line
 
 MAX_CONFIG_BYTES = 1 << 20  # configs are a few KiB; a MiB of YAML parses in about a second
@@ -125,6 +126,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 def parse_config(raw: dict[str, Any]) -> RunConfig:
     cfg = build(RunConfig, raw, "")
     check_grpo_section(cfg.grpo)
+    build_peft_config(cfg)  # PEFT's own checks of the section, before anything loads
     return cfg
 
 

@@ -232,6 +232,42 @@ class GenerationConfig:
 
 
 @dataclass(frozen=True)
+class PeftConfig:
+    """LoRA adapters instead of full fine-tuning (`peft:`; absent = full fine-tuning), for GRPO and SFT alike.
+
+    The keys are peft.LoraConfig's own names, so PEFT's documentation applies as written; the common ones are typed
+    here with defaults for RL (every linear layer, as "LoRA Without Regret" found necessary to match full
+    fine-tuning; no dropout, which would make the policy's training-mode log-probs differ from the sampler's), and
+    any other LoraConfig field goes in `args`, checked against LoraConfig's annotations (rlkd.config.trl_bridge).
+    Names in `target_modules` and `modules_to_save` are checked against the loaded model (rlkd.training.lora).
+    """
+
+    r: int = 16
+    lora_alpha: float = 32.0  # the update is scaled by lora_alpha / r (lora_alpha / sqrt(r) with use_rslora)
+    lora_dropout: float = 0.0
+    # "all-linear": every linear layer but the output head; or module names (suffixes) or one regex string.
+    target_modules: list[str] | str = "all-linear"
+    exclude_modules: list[str] | str | None = None
+    modules_to_save: list[str] | None = None  # trained in full and saved beside the adapter (e.g. lm_head)
+    bias: Literal["none", "all", "lora_only"] = "none"
+    use_rslora: bool = False
+    args: dict[str, Any] = field(default_factory=dict)  # any other peft.LoraConfig field
+
+    def __post_init__(self) -> None:
+        if self.r < 1:
+            raise ConfigError(f"peft.r must be >= 1 (the adapter rank), got {self.r}")
+        if self.lora_alpha <= 0:
+            raise ConfigError(
+                f"peft.lora_alpha must be > 0 (the update scale is lora_alpha / r), got {self.lora_alpha}"
+            )
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ConfigError(f"peft.lora_dropout must be in [0, 1), got {self.lora_dropout}")
+        targets = self.target_modules
+        if not (targets.strip() if isinstance(targets, str) else targets):
+            raise ConfigError("peft.target_modules is empty: name the modules to adapt, or use 'all-linear'")
+
+
+@dataclass(frozen=True)
 class WandbConfig:
     """Weights & Biases tracking. `auto`: online with credentials, otherwise offline under the output dir."""
 
@@ -317,6 +353,7 @@ class RunConfig:
     wandb: WandbConfig = field(default_factory=WandbConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    peft: PeftConfig | None = None  # LoRA adapters for GRPO and SFT; None: full fine-tuning
     plugins: list[str] = field(default_factory=list)  # modules imported before reward lookup
     grpo: dict[str, Any] = field(default_factory=dict)  # passed to trl.GRPOConfig as is
 

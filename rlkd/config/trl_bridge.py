@@ -1,4 +1,5 @@
-"""The one bridge from rlkd's config to TRL's config classes (GRPOConfig for `grpo:`, SFTConfig for `sft.args`).
+"""The one bridge from rlkd's config to the libraries' config classes: trl.GRPOConfig for `grpo:`, trl.SFTConfig for
+`sft.args`, peft.LoraConfig for `peft:`.
 
 Both sections belong to TRL: they are passed to the TRL class unchanged (rlkd does not re-declare its ~80 fields),
 but first each key is checked against the class's own field annotations, so `grpo.learning_rate=abc` fails here
@@ -10,6 +11,7 @@ when the class is constructed, and their errors become one-line ConfigErrors.
 
     args = build_grpo_config(cfg)   # trl.GRPOConfig, checked
     sft_args = build_sft_config(cfg)   # trl.SFTConfig, checked
+    lora = build_peft_config(cfg)   # peft.LoraConfig, or None for full fine-tuning
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rlkd.config import checks
-from rlkd.config.schema import GenerationConfig, RunConfig
+from rlkd.config.schema import GenerationConfig, PeftConfig, RunConfig
 from rlkd.config.strict import coerce
 from rlkd.errors import ConfigError, first_line
 
@@ -48,6 +50,10 @@ OWNED_GRPO_KEYS = {
 }
 # trl.SFTConfig fields that rlkd sets from its own sections.
 OWNED_SFT_KEYS = {"report_to": "wandb.mode", "run_name": "wandb.name"}
+PEFT_DOCS = "https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig"
+# peft.LoraConfig fields that follow from rlkd's own sections, and those rlkd fixes (a trainable causal-LM LoRA).
+OWNED_PEFT_KEYS = {"base_model_name_or_path": "model.name_or_path", "revision": "model.revision"}
+FIXED_PEFT_KEYS = ("task_type", "peft_type", "inference_mode")
 
 MAX_LEARNING_RATE = 1.0  # above it every optimizer TRL offers diverges on an LLM; GRPO uses ~1e-6, SFT ~1e-5
 _LR_HINT = " (GRPO on a language model uses ~1e-6, SFT ~1e-5)"
@@ -137,8 +143,14 @@ def check_values(values: dict[str, Any], section: str, rules: dict[str, Any]) ->
 
 
 def field_types(trl_class: type) -> dict[str, Any]:
-    """A TRL config class's init field names and annotations."""
-    return {f.name: f.type for f in dataclasses.fields(trl_class) if f.init}
+    """A config class's init field names and annotations (resolved where the class uses string annotations)."""
+    import typing
+
+    try:
+        hints = typing.get_type_hints(trl_class)
+    except (NameError, TypeError):
+        hints = {}
+    return {f.name: hints.get(f.name, f.type) for f in dataclasses.fields(trl_class) if f.init}
 
 
 def checked_section(
@@ -155,7 +167,8 @@ def checked_section(
             close = difflib.get_close_matches(key, list(types_), n=3)
             hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
             raise ConfigError(
-                f"unknown key '{section}.{key}': {hint}{section} takes the fields of trl.{trl_class.__name__} ({docs})"
+                f"unknown key '{section}.{key}': {hint}{section} takes the fields of "
+                f"{trl_class.__module__.split('.')[0]}.{trl_class.__name__} ({docs})"
             )
         tp = types_[key]
         out[key] = value if isinstance(tp, str) else coerce(value, tp, f"{section}.{key}")
@@ -291,3 +304,30 @@ def build_sft_config(cfg: RunConfig):
     from trl import SFTConfig
 
     return construct(SFTConfig, sft_kwargs(cfg), "sft.args")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PEFT (LoRA)
+
+
+def peft_kwargs(section: PeftConfig) -> dict[str, Any]:
+    """Keyword arguments for peft.LoraConfig: the typed keys, then `peft.args` checked against LoraConfig's fields."""
+    from peft import LoraConfig
+
+    typed = {f.name: getattr(section, f.name) for f in dataclasses.fields(section) if f.name != "args"}
+    for key in section.args:
+        if key in typed:
+            raise ConfigError(f"peft.args.{key}: set peft.{key} instead (it is a key of the peft section itself)")
+        if key in FIXED_PEFT_KEYS:
+            raise ConfigError(f"peft.args.{key} is fixed by rlkd (a trainable causal-LM LoRA adapter): remove it")
+    extra = checked_section(section.args, LoraConfig, "peft.args", OWNED_PEFT_KEYS, PEFT_DOCS)
+    return {**typed, **extra, "task_type": "CAUSAL_LM"}
+
+
+def build_peft_config(cfg: RunConfig):
+    """peft.LoraConfig for the run (GRPO and SFT alike), or None for full fine-tuning; PEFT's own checks run here."""
+    if cfg.peft is None:
+        return None
+    from peft import LoraConfig
+
+    return construct(LoraConfig, peft_kwargs(cfg.peft), "peft")

@@ -10,7 +10,8 @@ sent; vLLM keeps its own packed copy of the LM head, logs "ParallelLMHead: Faile
 one, and the sampler then disagrees with the policy by ~1-2 in log-prob after a single update (measured with the
 tiny model). The full `state_dict()` names every tied alias, and the sampler matches the policy to ~1e-6 in float32.
 `StaleLayerGuard` turns any layer vLLM could not reload into an error, so a future architecture with the same
-problem fails at the first sync instead of training on a stale sampler.
+problem fails at the first sync instead of training on a stale sampler. A LoRA policy is sent as merged weights
+under the base model's names (rlkd.generation.adapters), so vLLM samples from the adapted policy.
 
 Threads: training keeps rlkd's torch thread count, but sampling runs with vLLM's serving count (1 unless set):
 in-process decode steps are small ops, and on a loaded 2-core box OpenMP threads spin-waiting on each other made
@@ -101,18 +102,21 @@ class CPUVLLMGeneration(VLLMGeneration):
 
     @classmethod
     def adopt(cls, generation: VLLMGeneration, sampling_threads: int | None) -> None:
+        from rlkd.generation.adapters import check_mergeable
+
+        # An adapter the sync cannot merge fails here, while the trainer is built, not at the first sync.
+        check_mergeable(generation.accelerator.unwrap_model(generation.model))
         # TRL builds its VLLMGeneration inline in GRPOTrainer.__init__, so the instance is re-classed, not rebuilt.
         generation.__class__ = cls
         generation.sampling_threads = sampling_threads or 1
 
     def sync_weights(self) -> None:
-        from accelerate.utils import is_peft_model
+        from rlkd.generation.adapters import merged_weights
 
-        model = self.accelerator.unwrap_model(self.model)
-        if is_peft_model(model):
-            raise NotImplementedError("rlkd's CPU vLLM weight sync does not merge PEFT adapters")
-        # state_dict(), not named_parameters(): it names tied tensors (lm_head.weight) under each of their names.
-        reload_into_vllm(self.llm, iter(model.state_dict().items()))
+        # The full state_dict(), not named_parameters(): it names tied tensors (lm_head.weight) under each of their
+        # names. With LoRA, the merged weights under the base names, computed without touching the model; under
+        # FSDP2 each shard is gathered (every rank syncs its own colocated engine, in the same order).
+        reload_into_vllm(self.llm, merged_weights(self.accelerator.unwrap_model(self.model)))
 
     def generate(self, *args, **kwargs):
         with torch_threads(self.sampling_threads):

@@ -1,11 +1,12 @@
 """The one builder of a configured RLKDTrainer: `rlkd train`, the tests and the benchmarks all build through here.
 
 Two steps, because `rlkd train` starts W&B between them:
-- `prepare_run(cfg)` loads and checks everything a run reads (TRL's config, the rewards, the tokenizer, the data
-  with the prompt-length budget, the chat template against the rewards, the pass-rate join and filter, then the
-  weights), so a config mistake costs seconds and nothing has started yet; `check_inputs` is that minus the
-  weights, and `rlkd validate` runs it too, so validate checks what train checks;
-- `build_trainer(inputs, callbacks)` hands those to RLKDTrainer.
+- `prepare_run(cfg)` loads and checks everything a run reads (TRL's config, the rewards, the tokenizer, the LoRA
+  targets, the data with the prompt-length budget, the chat template against the rewards, the pass-rate join and
+  filter, then the weights), so a config mistake costs seconds and nothing has started yet; `check_inputs` is that
+  minus the weights, and `rlkd validate` runs it too, so validate checks what train checks;
+- `build_trainer(inputs, callbacks)` hands those to RLKDTrainer; with a `peft:` section TRL wraps the model in
+  the LoRA adapter itself (GRPOTrainer's `peft_config`).
 
     trainer = build_trainer(prepare_run(cfg), callbacks=[MetricsJSONLCallback(cfg.output_dir)])
 """
@@ -16,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from rlkd.config import RunConfig, build_grpo_config
+from rlkd.config import RunConfig, build_grpo_config, build_peft_config
 from rlkd.data.rows import RowReport
 from rlkd.training.curriculum import CurriculumRuntime
 
@@ -35,6 +36,7 @@ class RunInputs:
     eval_dataset: Any
     report: RowReport
     curriculum: CurriculumRuntime  # holds the (filtered, numbered) train dataset
+    peft_config: Any = None  # peft.LoraConfig, or None for full fine-tuning
 
     @property
     def train_dataset(self):
@@ -54,7 +56,7 @@ def prepare_run(
     model, tokenizer = load_policy(cfg.model, tokenizer=checked.tokenizer)
     return RunInputs(
         checked.cfg, args, checked.reward_funcs, model, tokenizer, checked.eval_dataset, checked.report,
-        checked.curriculum,
+        checked.curriculum, checked.peft_config,
     )  # fmt: skip
 
 
@@ -70,6 +72,7 @@ class CheckedInputs:
     eval_dataset: Any
     report: RowReport
     curriculum: CurriculumRuntime
+    peft_config: Any  # peft.LoraConfig, or None for full fine-tuning
 
 
 def check_inputs(cfg: RunConfig, curriculum_cls: type[CurriculumRuntime] = CurriculumRuntime) -> CheckedInputs:
@@ -79,11 +82,15 @@ def check_inputs(cfg: RunConfig, curriculum_cls: type[CurriculumRuntime] = Curri
     reward is among the rewards (CurriculumRuntime.from_config)."""
     from rlkd.data.datasets import load_training_data
     from rlkd.model import load_model_config, load_tokenizer
+    from rlkd.training.lora import check_targets_on_meta
     from rlkd.training.rewards import close_rewards, resolve_rewards
     from rlkd.training.template_check import check_chat_template
 
     close_rewards(resolve_rewards(cfg))  # names, plug-ins and args fail here, before anything loads
     tokenizer, model_config = load_tokenizer(cfg.model), load_model_config(cfg.model)
+    peft_config = build_peft_config(cfg)
+    if peft_config is not None:
+        check_targets_on_meta(model_config, peft_config, cfg.model.trust_remote_code)
     report = RowReport()
     train_ds, eval_ds = load_training_data(cfg, tokenizer, model_config, report)
     if report.skipped:
@@ -96,7 +103,9 @@ def check_inputs(cfg: RunConfig, curriculum_cls: type[CurriculumRuntime] = Curri
     cfg = check_chat_template(cfg, tokenizer, train_ds)
     reward_funcs = resolve_rewards(cfg)
     curriculum = curriculum_cls.from_config(cfg, train_ds)  # joins pass rates and filters
-    return CheckedInputs(cfg, reward_funcs, tokenizer, model_config, train_ds, eval_ds, report, curriculum)
+    return CheckedInputs(
+        cfg, reward_funcs, tokenizer, model_config, train_ds, eval_ds, report, curriculum, peft_config
+    )
 
 
 def build_trainer(inputs: RunInputs, callbacks: list | tuple = ()):
@@ -113,6 +122,7 @@ def build_trainer(inputs: RunInputs, callbacks: list | tuple = ()):
         eval_dataset=inputs.eval_dataset if args.eval_strategy != "no" else None,
         processing_class=inputs.tokenizer,
         callbacks=list(callbacks),
+        peft_config=inputs.peft_config,
         curriculum=inputs.curriculum,
         generation=inputs.cfg.generation,
         completions_every=inputs.cfg.wandb.completions_every,

@@ -2,8 +2,8 @@
 
 TRL's trainer is ~3,400 lines and its `_generate_and_score_completions` ~600; copying either would drift from TRL
 with every release. rlkd overrides only small hooks (the train sampler for curricula, the reward calculation for
-online pass rates, the vLLM weight sync on CPU, checkpointing of rlkd's own state), each with a CPU test, and TRL is
-pinned to one minor version so an upgrade that moves a hook fails those tests loudly.
+online pass rates, the vLLM weight sync on CPU, checkpointing of rlkd's own state, resuming on CPU ranks), each with
+a CPU test, and TRL is pinned to one minor version so an upgrade that moves a hook fails those tests loudly.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rlkd.config import GenerationConfig
 from rlkd.generation.engine import enter_colocated_engine
 from rlkd.io import atomic_write_json
 from rlkd.training.checkpoints import RLKD_STATE
+from rlkd.training.distributed import accept_indexed_cpu_locations, fsdp_on_cpu
 from rlkd.training.mode_metrics import ModeMetricsMixin
 
 
@@ -62,6 +63,7 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
         with ExitStack() as stack:
             gen = generation or GenerationConfig()
             cpu_vllm = enter_colocated_engine(stack, gen, bound.get("args"), bound["model"])
+            stack.enter_context(fsdp_on_cpu())  # an FSDP launch shards on CPU ranks too (rlkd.training.distributed)
             super().__init__(*args, **kwargs)
         if cpu_vllm:
             from rlkd.generation.cpu_sync import CPUVLLMGeneration
@@ -116,6 +118,7 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
 
     def _load_optimizer_and_scheduler(self, checkpoint):
         # Called by transformers on resume after the train dataloader (and so the curriculum sampler) exists.
+        accept_indexed_cpu_locations()  # CPU ranks load the optimizer with map_location cpu:0
         super()._load_optimizer_and_scheduler(checkpoint)
         path = Path(checkpoint) / RLKD_STATE if checkpoint is not None else None
         if path is None or not path.is_file():

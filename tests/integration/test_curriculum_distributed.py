@@ -2,47 +2,16 @@
 its own share of every group batch, and both end with the same pass-rate table.
 
 On a CPU box the launch is torchrun's (`--multi_gpu`) with `grpo.use_cpu=true`, which makes accelerate choose
-MULTI_CPU over gloo (`--cpu` alone starts a single process)."""
+MULTI_CPU over gloo (`--cpu` alone starts a single process); tests/integration/launch.py starts it."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:  # other jobs share this box: never assume a fixed port is free
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.integration.launch import REPO, accelerate_launch
 
 
 def _launch(tiny_config, out, overrides):
-    cmd = [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--multi_gpu",
-        "--num_processes",
-        "2",
-        "--num_machines",
-        "1",
-        "--mixed_precision",
-        "no",
-        "--dynamo_backend",
-        "no",
-        "--main_process_port",
-        str(_free_port()),
-        str(REPO / "tests" / "integration" / "dist_curriculum_worker.py"),
-        str(tiny_config),
-        str(out),
-        *overrides,
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    worker = REPO / "tests" / "integration" / "dist_curriculum_worker.py"
+    proc = accelerate_launch(str(worker), str(tiny_config), str(out), *overrides)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
 

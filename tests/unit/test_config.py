@@ -80,6 +80,23 @@ def test_shipped_tiny_config_loads_and_builds(tmp_path):
         (_raw(generation=[1, 2]), "generation: expected a mapping"),
         # value checks in __post_init__
         (_raw(generation={"top_p": 1.5}), "generation.top_p must be in (0, 1]"),
+        # peft: a rank-0 adapter trains nothing
+        (_raw(peft={"r": 0}), "peft.r must be >= 1"),
+        # peft keys are PEFT's names; the obvious short name points at the real one
+        (_raw(peft={"alpha": 16}), "unknown key 'peft.alpha' (did you mean 'lora_alpha'?)"),
+        # dropout 1 zeroes every adapter input
+        (_raw(peft={"lora_dropout": 1.0}), "peft.lora_dropout must be in [0, 1)"),
+        # an empty target list would silently train nothing
+        (_raw(peft={"target_modules": []}), "peft.target_modules is empty"),
+        # other LoraConfig fields go in peft.args, type-checked against LoraConfig's own annotations
+        (_raw(peft={"args": {"use_dora": "yes"}}), "peft.args.use_dora must be true or false"),
+        (_raw(peft={"args": {"lora_alpah": 3}}), "unknown key 'peft.args.lora_alpah'"),
+        # rlkd trains a causal-LM adapter: the task type is not the user's to change
+        (_raw(peft={"args": {"task_type": "SEQ_CLS"}}), "peft.args.task_type is fixed by rlkd"),
+        # one source of truth: a typed key may not come in through args too
+        (_raw(peft={"args": {"r": 8}}), "peft.args.r: set peft.r instead"),
+        # PEFT's own cross-field checks become one line too
+        (_raw(peft={"args": {"layers_to_transform": [0]}}), "peft: `layers_to_transform` cannot be used"),
     ],
 )
 def test_bad_configs_fail_with_one_clear_line(raw, fragment):
@@ -87,6 +104,20 @@ def test_bad_configs_fail_with_one_clear_line(raw, fragment):
         parse_config(raw)
     assert fragment in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_peft_section_builds_a_lora_config():
+    from rlkd.config import build_peft_config
+
+    assert build_peft_config(parse_config(_raw())) is None  # no section: full fine-tuning
+    lora = build_peft_config(
+        parse_config(_raw(peft={"r": 4, "target_modules": ["q_proj"], "args": {"use_dora": True}}))
+    )
+    assert (lora.r, lora.lora_alpha, lora.lora_dropout) == (4, 32.0, 0.0)  # rlkd's defaults fill the rest
+    assert lora.target_modules == {"q_proj"} and lora.use_dora is True and lora.task_type == "CAUSAL_LM"
+    raw = _raw()
+    apply_override(raw, "peft.r=8")  # a dotted override alone switches LoRA on, at the section's defaults
+    assert parse_config(raw).peft.r == 8
 
 
 def test_yaml_scientific_notation_without_dot_is_a_float():
