@@ -1,6 +1,7 @@
 """The `rlkd` command line.
 
-    rlkd train CONFIG [key=value ...]   GRPO training per a YAML config, with dotted overrides
+    rlkd train CONFIG [key=value ...] [--resume | --restart]
+                                        GRPO training per a YAML config, with dotted overrides
     rlkd passrate CONFIG [key=value ...] each train prompt's pass rate under the student (resumable JSONL)
     rlkd plot-curriculum RUN_DIR        PNG of the curriculum's target vs realised batch pass rate
     rlkd sft CONFIG [key=value ...]     the SFT/distillation stage before RL (the config's sft: section)
@@ -33,7 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue from the latest checkpoint in grpo.output_dir (and the same W&B run)",
+        help="continue from the newest complete checkpoint in grpo.output_dir (and the same W&B run); a finished "
+        "run is left as it is unless grpo.max_steps was raised",
+    )
+    train.add_argument(
+        "--restart",
+        action="store_true",
+        help="start the run over in grpo.output_dir when it holds no complete checkpoint (empties metrics.jsonl)",
     )
 
     validate = sub.add_parser("validate", help="check a config, its model, dataset and rewards without training")
@@ -105,7 +112,12 @@ def _run(args: argparse.Namespace) -> int:
         from rlkd.commands.train import TrainingFailed, run_training
 
         try:
-            run_training(load_config(args.config, args.overrides), resume=args.resume, config_path=args.config)
+            run_training(
+                load_config(args.config, args.overrides),
+                resume=args.resume,
+                config_path=args.config,
+                restart=args.restart,
+            )
         except TrainingFailed as e:
             logging.getLogger("rlkd").exception("training failed")
             print(f"rlkd: error: {e}", file=sys.stderr)
