@@ -119,7 +119,10 @@ def _run(args: argparse.Namespace) -> int:
                 restart=args.restart,
             )
         except TrainingFailed as e:
-            logging.getLogger("rlkd").exception("training failed")
+            from rlkd.training.disk import DiskFull
+
+            # a full disk needs no traceback: the one line says where and how much
+            logging.getLogger("rlkd").error("training failed", exc_info=not isinstance(e.__cause__, DiskFull))
             print(f"rlkd: error: {e}", file=sys.stderr)
             return 1
     elif args.command == "validate":
