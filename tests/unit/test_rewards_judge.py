@@ -4,8 +4,13 @@ The real-server tests (a vLLM server of the tiny model) are in tests/integration
 use real sockets on loopback for the failure modes a model server cannot be made to show on demand.
 """
 
+import json
 import logging
+import os
+import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,6 +19,7 @@ import yaml
 
 from rewards import RewardError, get_reward
 from rewards.judge import parse_verdict
+from tests.conftest import REPO
 
 KEY_ENV = "RLKD_TEST_JUDGE_KEY"
 
@@ -149,3 +155,158 @@ def test_no_final_answer_scores_zero_without_a_call():
     )
     assert scores == [0.0, 0.0] and metrics["rewards/judge/errors"] == 0.0
     assert extra == {"judge_reply": [None, None]}  # one value per sample, so TRL's completions table lines up
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A judge server that misbehaves on cue: real sockets on loopback, HTTP written by hand so it can break the protocol.
+
+GOOD = b'{"choices": [{"message": {"role": "assistant", "content": "yes"}}]}'
+BROKEN = {
+    # connection closed mid-response: the headers promise 200 bytes, 6 arrive
+    "cut": b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"choi',
+    "garbage": b"HELLO THERE\r\n\r\n",  # not an HTTP status line
+    "latin1": b'{"choices": [{"message": {"content": "\xff\xfe yes"}}]}',  # a body that is not UTF-8
+    "int": b'{"choices": [{"message": {"content": 5}}]}',  # content that is not a string
+    "html": b"<html>502 Bad Gateway</html>",  # a proxy's page instead of JSON
+}
+
+
+def _response(body: bytes, status: str = "200 OK") -> bytes:
+    head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"Connection: close\r\n\r\n" + body
+
+
+class JudgeServer:
+    """Answers yes to every question, except that the student answers in `plans` get the listed behaviours first,
+    one per request: a key of BROKEN, "trickle-head" or "trickle-body" (a byte every `pace` seconds, forever)."""
+
+    def __init__(self, pace: float = 2.0):
+        self.pace, self.plans, self.requests, self.stop = pace, {}, [], threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn):
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(re.search(rb"Content-Length: (\d+)", head, re.I).group(1)) if b"Content-Length" in head else 0
+            while len(body) < length:
+                body += conn.recv(65536)
+            if head.startswith(b"GET"):
+                conn.sendall(_response(b'{"data": [{"id": "m"}]}'))
+                return
+            answer = json.loads(body)["messages"][-1]["content"].split("Student's final answer:\n")[1].split("\n")[0]
+            self.requests.append(answer)
+            plan = self.plans.get(answer, [])
+            behaviour = plan.pop(0) if plan else "yes"
+            try:
+                if behaviour == "yes":
+                    conn.sendall(_response(GOOD))
+                elif behaviour in ("cut", "garbage"):
+                    conn.sendall(BROKEN[behaviour])
+                elif behaviour in BROKEN:
+                    conn.sendall(_response(BROKEN[behaviour]))
+                else:  # a trickle: the status line, then one byte per `pace` in the headers or in the body
+                    conn.sendall(b"HTTP/1.1 200 OK\r\n" if behaviour == "trickle-head" else _response(GOOD)[:-10])
+                    while not self.stop.wait(self.pace):
+                        conn.sendall(b"X")
+            except OSError:
+                pass  # the client hung up: what a deadline does
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+@pytest.fixture
+def judge_server():
+    server = JudgeServer()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("fault", sorted(BROKEN))
+def test_a_broken_reply_is_retried_and_counted(judge_server, fault):
+    judge_server.plans = {"1": [fault]}  # the first request for answer "1" is broken, the retry is fine
+    judge = get_reward("judge", base_url=judge_server.url, model="m", retries=1, timeout=5)
+    metrics = Metrics()
+    assert judge(completions=["1"], solution=["1"], thinking=[False], log_metric=metrics) == [1.0]
+    assert judge_server.requests == ["1", "1"]  # asked again
+    assert metrics["rewards/judge/retries"] == 1.0 and metrics["rewards/judge/errors"] == 0.0
+
+
+@pytest.mark.parametrize("fault", sorted(BROKEN))
+def test_one_bad_response_does_not_discard_the_batch(judge_server, fault, caplog):
+    judge_server.plans = {"1": [fault] * 3}  # always broken: more failures than retries
+    judge = get_reward("judge", base_url=judge_server.url, model="m", retries=2, timeout=5)
+    metrics = Metrics()
+    with caplog.at_level(logging.WARNING):
+        scores = judge(completions=["1", "2", "3"], solution=["1"] * 3, thinking=[False] * 3, log_metric=metrics)
+    assert scores == [None, 1.0, 1.0]  # the samples judged keep their verdicts
+    assert judge_server.requests.count("1") == 3  # bounded: 1 + retries attempts for the bad sample
+    assert metrics["rewards/judge/errors"] == 1.0 and metrics["rewards/judge/retries"] == 2.0
+    assert "Traceback" not in caplog.text and "its samples get None" in caplog.text
+
+
+@pytest.mark.parametrize("where", ["trickle-head", "trickle-body"])
+def test_a_trickling_server_is_cut_at_the_request_deadline(judge_server, where):
+    # A byte every 2 s never trips a 3 s socket timeout; the deadline is per attempt, connect to last byte.
+    judge_server.plans = {"1": [where] * 2}
+    judge = get_reward("judge", base_url=judge_server.url, model="m", retries=1, timeout=3)
+    metrics = Metrics()
+    start = time.monotonic()
+    assert judge(completions=["1"], solution=["1"], thinking=[False], log_metric=metrics) == [None]
+    elapsed = time.monotonic() - start
+    assert 5.5 <= elapsed < 9.0  # two 3 s attempts and a 0.5 s backoff (a socket timeout alone: forever)
+    assert metrics["rewards/judge/errors"] == 1.0 and metrics["rewards/judge/retries"] == 1.0
+
+
+def test_the_batch_deadline_keeps_what_was_judged(judge_server):
+    judge_server.plans = {"1": ["trickle-body"]}
+    judge = get_reward("judge", base_url=judge_server.url, model="m", retries=0, timeout=60, batch_deadline=2)
+    metrics = Metrics()
+    start = time.monotonic()
+    scores = judge(completions=["1", "2", "3"], solution=["1"] * 3, thinking=[False] * 3, log_metric=metrics)
+    assert time.monotonic() - start < 4.0  # the batch deadline, not the request's 60 s
+    assert scores == [None, 1.0, 1.0]
+    assert metrics["rewards/judge/abandoned"] == 1.0 and metrics["rewards/judge/errors"] == 1.0
+
+
+def test_an_abandoned_request_does_not_delay_exit(judge_server):
+    # A process that gave up on a trickling request at the batch deadline exits at once: the request runs in a
+    # daemon thread (a ThreadPoolExecutor's workers are joined at exit, which waited for the request's timeout).
+    judge_server.plans = {"1": ["trickle-head"]}
+    script = (
+        "import time; from rewards import get_reward; "
+        f"judge = get_reward('judge', base_url='{judge_server.url}', model='m', retries=0, timeout=60, "
+        "batch_deadline=1); "
+        "t = time.monotonic(); print(judge(completions=['1'], solution=['1'], thinking=[False])); "
+        "print(round(time.monotonic() - t, 1))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=90
+    )
+    total = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    scores, call = proc.stdout.split("\n")[:2]
+    assert scores == "[None]" and float(call) < 3.0
+    assert total < 30.0  # start-up (imports) + the 1 s batch deadline; a joined worker would wait out the 60 s
