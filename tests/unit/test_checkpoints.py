@@ -120,10 +120,8 @@ def test_a_finished_run(tmp_path, max_steps, finished, extends):
     if extends:
         assert plan.finished is None and plan.checkpoint == tmp_path / "checkpoint-6"
     else:
-        assert plan.finished.endswith(
-            "already finished at step 6 (grpo.max_steps %d): nothing to train; raise "
-            "grpo.max_steps to extend it" % max_steps
-        )
+        expected = f"already finished at step 6 (grpo.max_steps {max_steps}): nothing to train; raise grpo.max_steps"
+        assert plan.finished.endswith(f"{expected} to extend it")
 
 
 def test_killed_after_the_last_checkpoint_saves_the_final_model_from_it(tmp_path):
