@@ -5,10 +5,8 @@ The disk is a real size-limited file system: a tmpfs mounted for the test (root 
 by a weight-0 plug-in reward once checkpoint-1 is saved, so checkpoint-2 is the save that runs out of space.
 """
 
-import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 import yaml
@@ -16,7 +14,7 @@ import yaml
 from rlkd.io import read_jsonl
 from rlkd.training.checkpoints import checkpoint_problem, checkpoints
 from rlkd.training.disk import tree_bytes
-from tests.conftest import REPO
+from tests.conftest import rlkd_train
 
 FILLER = """
 import os
@@ -46,18 +44,6 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def _train(config, *extra, env_extra=None):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(config.parent), str(REPO)]), **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "rlkd.cli", "train", str(config), *extra],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def test_full_disk_mid_save_then_resume_after_growing_it(tiny_config, tmp_path, small_disk):
     (tmp_path / "filler_mod.py").write_text(FILLER)
     raw = yaml.safe_load(tiny_config.read_text())
@@ -68,7 +54,7 @@ def test_full_disk_mid_save_then_resume_after_growing_it(tiny_config, tmp_path, 
     config = tmp_path / "full.yaml"
     config.write_text(yaml.safe_dump(raw))
 
-    full = _train(config, env_extra={"FILL_DISK": str(small_disk), "LEAVE_BYTES": str(512 * 1024)})
+    full = rlkd_train(config, env_extra={"FILL_DISK": str(small_disk), "LEAVE_BYTES": str(512 * 1024)})
     assert full.returncode == 1, full.stderr[-3000:]
     assert "Traceback" not in full.stderr  # torch.save's `unexpected pos ...` is not what the user reads
     last = next(line for line in reversed(full.stderr.splitlines()) if line.startswith("rlkd: error:"))
@@ -80,7 +66,7 @@ def test_full_disk_mid_save_then_resume_after_growing_it(tiny_config, tmp_path, 
 
     grown = subprocess.run(["mount", "-o", "remount,size=96m", str(small_disk)], capture_output=True)
     assert grown.returncode == 0, grown.stderr
-    resumed = _train(config, "--resume")
+    resumed = rlkd_train(config, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"skipping {run / 'checkpoint-2'}" in resumed.stderr and "resuming from" in resumed.stderr
     assert f"{run / 'checkpoint-1'}" in resumed.stderr.split("resuming from", 1)[1].splitlines()[0]

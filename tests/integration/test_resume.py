@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from rlkd.io import read_jsonl
-from tests.conftest import REPO
+from tests.conftest import rlkd_train
 
 # A weight-0 plug-in reward (it never changes an advantage) that SIGKILLs its own process once the given optimizer
 # step is done: a kill -9 in the middle of a run, at a point the test controls.
@@ -37,18 +37,8 @@ def _config(tiny_config, tmp_path, name):
 
 
 def _train(config, *extra, kill_after=None):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(config.parent), os.environ.get("PYTHONPATH", "")])}
-    env.pop("KILL_AFTER_STEP", None)
-    if kill_after is not None:
-        env["KILL_AFTER_STEP"] = str(kill_after)
-    return subprocess.run(
-        [sys.executable, "-m", "rlkd.cli", "train", str(config), *extra],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    os.environ.pop("KILL_AFTER_STEP", None)
+    return rlkd_train(config, *extra, env_extra={"KILL_AFTER_STEP": str(kill_after)} if kill_after else None)
 
 
 def wandb_history(run_dir):

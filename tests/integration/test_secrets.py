@@ -10,9 +10,6 @@ not echoed.
 """
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -20,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import rlkd_train
 
 PASSWORD, QUERY_KEY, ENV_KEY, PASTED = "pw-Planted-7f3a1", "qk-Planted-9c2e4", "env-Planted-5b8d2", "sk-Pasted-0e6f9"
 SECRETS = (PASSWORD, QUERY_KEY, ENV_KEY, PASTED)
@@ -56,18 +53,6 @@ def judge_server():
     server.shutdown()
 
 
-def _train(config, *overrides, env_extra=None):
-    env = {**os.environ, "PYTHONPATH": str(REPO), **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "rlkd.cli", "train", str(config), *overrides],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def _judge(url, api_key_env):
     args = {"base_url": url, "model": "m", "api_key_env": api_key_env, "timeout": 10, "retries": 0}
     return {"name": "judge", "weight": 0.1, "args": args}
@@ -83,7 +68,7 @@ def test_planted_secrets_are_absent_from_every_output(tiny_config, tmp_path, jud
     config.write_text(yaml.safe_dump(raw))
     url = f"http://judge:{PASSWORD}@{host}/v1?key={QUERY_KEY}"
     rewards = [*raw["rewards"], _judge(url, KEY_ENV)]
-    proc = _train(config, "rewards=" + json.dumps(rewards), env_extra={KEY_ENV: ENV_KEY, "WANDB_MODE": "offline"})
+    proc = rlkd_train(config, "rewards=" + json.dumps(rewards), env_extra={KEY_ENV: ENV_KEY, "WANDB_MODE": "offline"})
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     # The secrets were used: the key from the environment as a bearer token, the query key on every request.
@@ -108,7 +93,7 @@ def test_a_key_pasted_into_api_key_env_is_not_echoed(tiny_config, tmp_path, judg
     raw["rewards"].append(_judge(f"http://{host}/v1", PASTED))  # the key itself, where its variable's name goes
     config = tmp_path / "pasted.yaml"
     config.write_text(yaml.safe_dump(raw))
-    proc = _train(config)
+    proc = rlkd_train(config)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("rlkd: error: judge: api_key_env must be the NAME")
     assert PASTED not in proc.stderr and PASTED not in proc.stdout
