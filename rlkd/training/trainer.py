@@ -84,7 +84,11 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
             if self.args.should_save:
                 mark_complete(ckpt)
         except Exception as e:
-            full = disk_full_error(e, ckpt, self._checkpoint_bytes(ckpt), ckpt.name)
+            try:
+                needed = self._checkpoint_bytes(ckpt)
+            except Exception:  # sizing must never hide the save's own error
+                needed = 0
+            full = disk_full_error(e, ckpt, needed, ckpt.name)
             if full is None:
                 raise
             raise full from e
