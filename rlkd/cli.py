@@ -1,6 +1,6 @@
 """The `rlkd` command line.
 
-    rlkd train CONFIG [key=value ...] [--resume [--force-config-change]]
+    rlkd train CONFIG [key=value ...] [--resume [--force-config-change] | --restart]
                                         GRPO training per a YAML config, with optional dotted overrides
     rlkd validate CONFIG [key=value ...] [--resume]
                                         every check `rlkd train` makes, without training
@@ -70,14 +70,20 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue from the latest checkpoint in grpo.output_dir (and the same W&B run); the config must match "
-        "the run's config.resolved.yaml except for the keys docs/resume.md lists",
+        help="continue from the newest complete checkpoint in grpo.output_dir (and the same W&B run); the config "
+        "must match the run's config.resolved.yaml except for the keys docs/resume.md lists; a finished run is left "
+        "as it is unless grpo.max_steps was raised",
     )
     train.add_argument(
         "--force-config-change",
         action="store_true",
         help="with --resume: accept a config that differs from the run's saved one (the change is recorded in "
         "config_changes.jsonl of the run)",
+    )
+    train.add_argument(
+        "--restart",
+        action="store_true",
+        help="start the run over in grpo.output_dir when it holds no complete checkpoint (empties metrics.jsonl)",
     )
 
     validate = verb("validate", "check a config, its model, dataset and rewards without training")
@@ -137,7 +143,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str) -> int:
-    print(f"rlkd: error: {message}", file=sys.stderr)
+    from rlkd.errors import redact
+
+    print(f"rlkd: error: {redact(message)}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -149,8 +157,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.overrides += extra
     from rlkd import console
+    from rlkd.errors import RedactingFilter
 
     console.setup(verbose=args.verbose)  # before any library that prints is imported
+    for handler in logging.getLogger().handlers:  # every log line, rlkd's and the libraries', is scrubbed
+        handler.addFilter(RedactingFilter())
     _working_directory_importable()
     from rewards import RewardError
     from rlkd.errors import ConfigError
@@ -188,10 +199,14 @@ def _run(args: argparse.Namespace) -> int:
                 config_path=args.config,
                 overrides=args.overrides,
                 force_config_change=args.force_config_change,
+                restart=args.restart,
             )
         except TrainingFailed as e:
-            logging.getLogger("rlkd").exception("training failed")
-            print(f"rlkd: error: {e}", file=sys.stderr)
+            from rlkd.training.disk import DiskFull
+
+            # a full disk needs no traceback: the one line says where and how much
+            logging.getLogger("rlkd").error("training failed", exc_info=not isinstance(e.__cause__, DiskFull))
+            _fail(str(e))
             return 1
         except Preempted as e:  # SIGTERM / Ctrl-C: a checkpoint was saved (or none could be); say how to resume
             print(f"rlkd: {e}", file=sys.stderr)

@@ -18,6 +18,23 @@ import pytest  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 
+def rlkd_train(config: Path, *args: str, env_extra: dict | None = None, timeout: float = 600):
+    """`rlkd train CONFIG ARGS` in a subprocess (so a kill -9 or an exit code is real), with the config's folder on
+    PYTHONPATH for the test's plug-in modules."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(config.parent), str(REPO)]), **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "rlkd.cli", "train", str(config), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     from rlkd.demo.tiny import save_tiny_model

@@ -6,8 +6,9 @@ with the configured backend and every generation setting (rlkd.generation.offlin
 named by `curriculum.reward` built from its spec in `rewards:` (args and batch_timeout included), and append one row
 per prompt to `passrate.output` (the format: rlkd.data.passrates).
 
-Resumable: a restart with the same command continues with the prompts not yet written. Batches are seeded by their
-first row, so a resumed run draws what the uninterrupted one would have.
+Resumable: a restart with the same command continues with the prompts not yet written. Each prompt's samples are
+drawn under its own seed (`passrate.seed` and its row index), not its batch's: a run killed mid-batch resumes with
+batches that start elsewhere, and still draws for every prompt what the uninterrupted run drew.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def score_batch(judge, rows: list[dict[str, Any]], texts: list[list[str]]) -> li
         out.append(list(scores[at : at + len(group)]))
         at += len(group)
     return out
+
+
+def prompt_seed(seed: int, row: int) -> int:
+    """The seed of train row `row`'s samples: a function of the row alone, whatever batch it falls in."""
+    return seed * 1_000_003 + row
 
 
 def run_passrate(cfg: RunConfig) -> Path:
@@ -66,8 +72,8 @@ def run_passrate(cfg: RunConfig) -> Path:
         for start in range(0, len(todo), bs):
             batch = todo[start : start + bs]
             rows = [train_ds[i] for i in batch]
-            seed = cfg.passrate.seed * 1_000_003 + batch[0]
-            outs = generator.generate([row["prompt"] for row in rows], sampling, seed)
+            seeds = [prompt_seed(cfg.passrate.seed, i) for i in batch]
+            outs = generator.generate([row["prompt"] for row in rows], sampling, seeds)
             texts = [[text for text, _ in group] for group in outs]
             for i, row, scores in zip(batch, rows, score_batch(judge, rows, texts)):
                 rate, judged = pass_rate(scores)

@@ -50,7 +50,7 @@ def validate(
     from rlkd.commands.train import RESOLVED_CONFIG
     from rlkd.data.rows import length_budget
     from rlkd.training.builder import check_inputs
-    from rlkd.training.checkpoints import checkpoint_step, prepare_output_dir
+    from rlkd.training.checkpoints import checkpoint_step, plan_run
     from rlkd.training.rewards import close_rewards
     from rlkd.training.run_guard import check_not_locked, check_resume_config
 
@@ -58,7 +58,7 @@ def validate(
     build_grpo_config(cfg)
     out = cfg.output_dir
     check_not_locked(out)
-    checkpoint = prepare_output_dir(out, resume)
+    checkpoint = plan_run(out, resume, restart=False, max_steps=build_grpo_config(cfg).max_steps).checkpoint
     forced = {}
     if checkpoint is not None:
         step = checkpoint_step(checkpoint)

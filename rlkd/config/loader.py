@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import yaml
 from rlkd.config.schema import RunConfig
 from rlkd.config.strict import build
 from rlkd.config.trl_bridge import build_peft_config, check_grpo_section
-from rlkd.errors import ConfigError, first_line
+from rlkd.errors import ENV_NAME, ConfigError, first_line, redact, remember_secret
 
 MAX_CONFIG_BYTES = 1 << 20  # configs are a few KiB; a MiB of YAML parses in about a second
 MAX_DEPTH = 64  # nesting levels; PyYAML composes recursively, so a deep document would end in a RecursionError
@@ -117,6 +118,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raise ConfigError(f"{path}: the top level must be a mapping of sections (model, data, rewards, ...)")
     for override in overrides:
         apply_override(raw, override)
+    remember_secrets(raw)
     raw.setdefault("grpo", {})
     if isinstance(raw["grpo"], dict):
         raw["grpo"].setdefault("output_dir", f"runs/{path.stem}")
@@ -168,9 +170,52 @@ def _child(node: Any, part: str, where: str) -> Any:
     return node[part]
 
 
+_SECRET_PARAM = re.compile(r"key|token|secret|sig|passw|auth|credential", re.I)
+
+
+def remember_secrets(node: Any, key: str = "") -> None:
+    """Tell rlkd.errors every secret in a raw config: URL credentials, a value pasted into `api_key_env` that is
+    not a variable name, and the key held by the variable it names; log lines and messages then mask them."""
+    import os
+    import urllib.parse
+
+    if isinstance(node, dict):
+        for k, v in node.items():
+            remember_secrets(v, str(k))
+    elif isinstance(node, list):
+        for v in node:
+            remember_secrets(v, key)
+    elif isinstance(node, str):
+        if key == "api_key_env":
+            remember_secret(os.environ.get(node) if ENV_NAME.match(node) else node)
+        elif "://" in node:
+            try:
+                parts = urllib.parse.urlsplit(node)
+            except ValueError:
+                return
+            if parts.password:
+                remember_secret(urllib.parse.unquote(parts.password))
+            elif parts.username:  # https://TOKEN@host: the user name is the secret
+                remember_secret(urllib.parse.unquote(parts.username))
+            for name, value in urllib.parse.parse_qsl(parts.query):
+                if _SECRET_PARAM.search(name):
+                    remember_secret(value)
+
+
+def _redacted(node: Any, key: str = "") -> Any:
+    if isinstance(node, dict):
+        return {k: _redacted(v, str(k)) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_redacted(v, key) for v in node)
+    if isinstance(node, str):
+        return "***" if key == "api_key_env" and not ENV_NAME.match(node) else redact(node)
+    return node
+
+
 def to_dict(cfg: RunConfig) -> dict[str, Any]:
-    """The resolved config as plain data (defaults filled in), for config.resolved.yaml and wandb.config."""
-    return dataclasses.asdict(cfg)
+    """The resolved config as plain data (defaults filled in), for config.resolved.yaml and wandb.config: with
+    secrets masked (URL credentials become ***), since both are records others read."""
+    return _redacted(dataclasses.asdict(cfg))
 
 
 def dump_yaml(cfg: RunConfig) -> str:

@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from rlkd.config import ConfigError, DataConfig, RunConfig
-from rlkd.data.rows import LengthLimit, RowReport, check_prompt_lengths, check_rows, length_budget
+from rlkd.data.rows import (
+    BadRow,
+    LengthLimit,
+    RowReport,
+    check_column_types,
+    check_prompt_lengths,
+    check_rows,
+    length_budget,
+)
 from rlkd.errors import first_line
 
 logger = logging.getLogger(__name__)
@@ -49,6 +57,8 @@ def load_splits(
     def prepare(rows: list[dict], split: str, seed: int):
         own_modes = cfg.thinking == "none"  # a dataset's own `thinking` column then carries each sample's mode
         indices = check_rows(rows, cfg.prompt_column, cfg.solution_column, cfg.on_bad_rows, split, report, own_modes)
+        typed = check_column_types([rows[i] for i in indices], indices, cfg.on_bad_rows, split, report)
+        indices = [indices[pos] for pos in typed]
         formatted = format_rows([rows[i] for i in indices], cfg, seed)
         if budget is not None:
             fits = check_prompt_lengths(
@@ -153,6 +163,8 @@ def load_rows(path: str, split: str | None, what: str = "data.path") -> list[dic
     p = Path(path)
     if p.is_file() and p.suffix in (".json", ".jsonl"):
         return _read_json_rows(p)
+    if p.is_file() and p.suffix == ".csv" and (ragged := _ragged_csv(p)) is not None:
+        return ragged
     import datasets
 
     try:
@@ -184,23 +196,64 @@ def _pick_split(loaded, split: str | None, path: str, what: str):
 
 
 def _read_json_rows(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text()
-    if path.suffix == ".json" and text.lstrip().startswith("["):
+    """A JSON array file, or JSONL: one row per line. A line that is not UTF-8, not JSON (a truncated last line,
+    typically) or not an object becomes a BadRow naming the line, so `data.on_bad_rows` decides."""
+    data = path.read_bytes()
+    if path.suffix == ".json" and data.lstrip().startswith(b"["):
         try:
-            rows = json.loads(text)
+            rows = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"data.path {path}: not UTF-8 (byte {e.start})") from None
         except json.JSONDecodeError as e:
             raise ConfigError(f"data.path {path}: invalid JSON at line {e.lineno}: {e.msg}") from None
-    else:
-        rows = []
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise ConfigError(f"data.path {path}: line {lineno} is not valid JSON ({e.msg})") from None
-    # Non-object rows become empty rows, which the row check reports with their index.
-    return [r if isinstance(r, dict) else {} for r in rows]
+        return [r if isinstance(r, dict) else {} for r in rows]  # the row check reports non-object rows
+    rows = []
+    for lineno, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            row = BadRow(f"line {lineno} is not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1})")
+        except json.JSONDecodeError as e:
+            row = BadRow(f"line {lineno} is not valid JSON at column {e.colno} ({e.msg})")
+        if not isinstance(row, dict):
+            row = BadRow(f"line {lineno} is a JSON {type(row).__name__}, not an object")
+        rows.append(row)
+    return rows
+
+
+def _ragged_csv(path: Path) -> list[dict[str, Any]] | None:
+    """The rows of a CSV file with records whose field count differs from the header's (each a BadRow naming
+    its line), parsed like the regular loader parses the rest; None when every record fits (the regular loader
+    then reads the file)."""
+    import csv
+    import io
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise ConfigError(f"data.path {path}: line {line} is not valid UTF-8 (byte {e.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        return None
+    good, bad = [], {}
+    for index, record in enumerate(reader):
+        if len(record) == len(header):
+            good.append(record)
+        else:
+            bad[index] = BadRow(f"line {reader.line_num} has {len(record)} fields, the header {len(header)}")
+    if not bad:
+        return None
+    import pandas as pd
+    from datasets import Dataset
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows([header, *good])
+    parsed = iter(Dataset.from_pandas(pd.read_csv(io.StringIO(buf.getvalue()))).to_list())
+    return [bad[i] if i in bad else next(parsed) for i in range(len(good) + len(bad))]
 
 
 def mode_message(cfg: DataConfig, thinking: bool) -> str | None:
@@ -224,7 +277,11 @@ def load_raw_splits(cfg: DataConfig) -> tuple[Any, Any | None]:
     from datasets import Dataset
 
     train, evals = raw_rows(cfg)
-    return Dataset.from_list(train), Dataset.from_list(evals) if evals is not None else None
+
+    def readable(rows: list[dict]) -> list[dict]:  # a line the file broke has nothing to format
+        return [r for r in rows if not isinstance(r, BadRow)]
+
+    return Dataset.from_list(readable(train)), Dataset.from_list(readable(evals)) if evals is not None else None
 
 
 def format_dataset(rows, cfg: DataConfig, seed: int = 0):

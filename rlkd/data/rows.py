@@ -2,7 +2,10 @@
 
 Without them a missing solution or an over-long prompt surfaces as a traceback deep inside TRL hours into a run.
 With `data.on_bad_rows: error` (default) the first bad row is a one-line error naming the row and column; with
-`skip` bad rows are dropped, counted, and the first few reasons are reported.
+`skip` bad rows are dropped, counted, and the first few reasons are reported. A row the file itself breaks (a JSONL
+line that is not JSON or not UTF-8, a CSV record with the wrong number of fields) reaches the checks as a `BadRow`
+that says where, so it is skipped or reported like any other bad row; an extra column whose values are of mixed
+types (which Arrow cannot hold) fails or is skipped naming the row and the column.
 """
 
 from __future__ import annotations
@@ -37,9 +40,19 @@ class RowReport:
         }
 
 
+class BadRow(dict):
+    """A row the source file could not give (a line that does not parse, a ragged record): `problem` says why."""
+
+    def __init__(self, problem: str):
+        super().__init__()
+        self.problem = problem
+
+
 def row_problem(row: dict[str, Any], prompt_col: str, solution_col: str, thinking_column: bool = False) -> str | None:
     """What is wrong with a raw row, or None. Numbers are fine as solutions (they have one string form).
     `thinking_column`: the row's own `thinking` value is the sample's mode (data.thinking: none), so it must be one."""
+    if isinstance(row, BadRow):
+        return row.problem
     if prompt_col not in row or row[prompt_col] is None:
         return f"column '{prompt_col}' is missing"
     prompt = row[prompt_col]
@@ -49,7 +62,11 @@ def row_problem(row: dict[str, Any], prompt_col: str, solution_col: str, thinkin
     elif isinstance(prompt, list):
         if not prompt or not all(isinstance(m, dict) and "role" in m and "content" in m for m in prompt):
             return f"column '{prompt_col}' must be a string or a list of {{role, content}} messages"
-        if not any(isinstance(m["content"], str) and m["content"].strip() for m in prompt):
+        for n, m in enumerate(prompt):
+            if not isinstance(m["role"], str) or not isinstance(m["content"], str):
+                key = "role" if not isinstance(m["role"], str) else "content"
+                return f"column '{prompt_col}' message {n}: {key} must be a string, got {type(m[key]).__name__}"
+        if not any(m["content"].strip() for m in prompt):
             return f"column '{prompt_col}' has no non-empty message"
     else:
         return f"column '{prompt_col}' must be a string or chat messages, got {type(prompt).__name__}"
@@ -91,6 +108,84 @@ def check_rows(
         else:
             report.add(f"{split} row {i}: {problem}")
     return kept
+
+
+def _kind(value: Any) -> str | None:
+    """The kind of value Arrow keeps in one column: a column mixing kinds (a number here, a string there) fails."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def check_column_types(rows: list[dict], indices: list[int], on_bad: str, split: str, report: RowReport) -> list[int]:
+    """Positions (into `rows`) of rows whose every column holds the kind of value the column's first row does;
+    `indices` are their source row numbers. Then Arrow itself checks each column (nested values), naming the first
+    row it cannot join to the rows before it."""
+    first: dict[str, tuple[str, int]] = {}  # column -> (kind, source row)
+    kept = []
+    for pos, (row, source) in enumerate(zip(rows, indices)):
+        problem = None
+        for column, value in row.items():
+            kind = _kind(value)
+            if kind is None:
+                continue
+            seen = first.setdefault(column, (kind, source))
+            if seen[0] != kind:
+                problem = f"column '{column}' is {kind} here but {seen[0]} in row {seen[1]}"
+                break
+        if problem is None:
+            kept.append(pos)
+        elif on_bad == "error":
+            raise ConfigError(
+                f"data ({split} split) row {source}: {problem}; fix the row or set data.on_bad_rows: skip"
+            )
+        else:
+            report.add(f"{split} row {source}: {problem}")
+    return _arrow_check([rows[p] for p in kept], kept, indices, on_bad, split, report)
+
+
+def _arrow_check(rows, positions, indices, on_bad, split, report) -> list[int]:
+    """What the kind check cannot see (a list of numbers then a list of strings): the first row of each column
+    Arrow cannot join to the rows before it, found by bisection (only when the column as a whole fails)."""
+    import pyarrow as pa
+
+    bad: set[int] = set()
+    for column in dict.fromkeys(k for row in rows for k in row):
+        values = [row.get(column) for row in rows]
+        while True:
+            live = [i for i in range(len(values)) if i not in bad]
+            try:
+                pa.array([values[i] for i in live])
+                break
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as e:
+                low, high = 1, len(live)  # the shortest failing prefix ends at the culprit
+                while low < high:
+                    mid = (low + high) // 2
+                    try:
+                        pa.array([values[i] for i in live[:mid]])
+                        low = mid + 1
+                    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                        high = mid
+                culprit = live[low - 1]
+                source = indices[positions[culprit]]
+                problem = f"column '{column}' does not match the type of the rows before it ({str(e).splitlines()[0]})"
+                if on_bad == "error":
+                    raise ConfigError(
+                        f"data ({split} split) row {source}: {problem}; fix the row or set data.on_bad_rows: skip"
+                    ) from None
+                report.add(f"{split} row {source}: {problem}")
+                bad.add(culprit)
+    return [p for i, p in enumerate(positions) if i not in bad]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,12 @@ the length check render them.
 Seeding: `generate(..., seed)` reseeds at the start of the call, in a forked RNG so a call made during training
 (an evaluation callback) neither varies between runs nor moves training's random stream. A greedy call consumes no
 randomness, so greedy then sampled calls with the same seed sample what a sampled call alone would.
+`generate(..., seed=[s0, s1, ...])` gives each prompt its own seed instead: prompt i's group is drawn from its own
+random stream, the same whatever prompts share its call or batch, so a resumed `rlkd passrate` (whose batches
+start wherever the kill left off) draws what an uninterrupted run would. vLLM seeds each request; the transformers
+backend samples each prompt's rows from its own generator after the run's sampling filters (`_PromptStreams`). The
+logits a prompt's rows see in a padded batch equal those it sees alone up to float rounding, so on the transformers
+backend a draw could differ only where two tokens' cumulative probabilities tie to rounding.
 """
 
 from __future__ import annotations
@@ -50,11 +56,14 @@ class Sampling:
         return dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
+Seed = int | Sequence[int]  # one seed for the call, or one per prompt
+
+
 class OfflineGenerator(Protocol):
     tokenizer: Any  # the model's, as loaded by rlkd.model.load_tokenizer
 
     def generate(
-        self, prompts: Sequence[Any], sampling: Sampling, seed: int, template_kwargs: Sequence[dict] | None = None
+        self, prompts: Sequence[Any], sampling: Sampling, seed: Seed, template_kwargs: Sequence[dict] | None = None
     ) -> list[list[Completion]]: ...
 
     def close(self) -> None: ...
@@ -67,10 +76,11 @@ class TransformersGenerator:
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
 
     def generate(
-        self, prompts: Sequence[Any], sampling: Sampling, seed: int, template_kwargs: Sequence[dict] | None = None
+        self, prompts: Sequence[Any], sampling: Sampling, seed: Seed, template_kwargs: Sequence[dict] | None = None
     ) -> list[list[Completion]]:
         import torch
         from transformers import GenerationConfig as HFGenerationConfig
+        from transformers import LogitsProcessorList
 
         from rlkd.model import render_prompts
 
@@ -89,14 +99,18 @@ class TransformersGenerator:
             **({} if sampling.greedy else filters),
         )
         texts = render_prompts(tok, prompts, template_kwargs)
+        seeds = _per_prompt(seed, len(texts))
         per_call = max(1, self.batch_size // n)
         out: list[list[Completion]] = []
         was_training = self.model.training
         self.model.eval()
         try:
             with torch.no_grad(), torch.random.fork_rng():
-                torch.manual_seed(seed)
+                torch.manual_seed(seed if seeds is None else 0)
                 for start in range(0, len(texts), per_call):
+                    streams = None
+                    if seeds is not None and not sampling.greedy:
+                        streams = LogitsProcessorList([_PromptStreams(seeds[start : start + per_call], sampling)])
                     enc = tok(
                         texts[start : start + per_call],
                         return_tensors="pt",
@@ -104,7 +118,7 @@ class TransformersGenerator:
                         padding_side="left",
                         add_special_tokens=False,
                     ).to(self.model.device)
-                    seqs = self.model.generate(**enc, generation_config=config)
+                    seqs = self.model.generate(**enc, generation_config=config, logits_processor=streams)
                     completions = seqs[:, enc["input_ids"].shape[1] :].tolist()  # (B·n, T), grouped by prompt
                     for i in range(0, len(completions), n):
                         out.append([_decode(tok, ids, eos) for ids in completions[i : i + n]])
@@ -114,6 +128,52 @@ class TransformersGenerator:
 
     def close(self) -> None:
         pass
+
+
+def _per_prompt(seed: Seed, count: int) -> list[int] | None:
+    """The per-prompt seeds of a `seed` argument (None: one seed for the call)."""
+    if isinstance(seed, int):
+        return None
+    seeds = [int(s) for s in seed]
+    if len(seeds) != count:
+        raise ValueError(f"generate: {len(seeds)} seeds for {count} prompts")
+    return seeds
+
+
+class _PromptStreams:
+    """A logits processor that samples each prompt's rows from that prompt's own generator (rows are grouped by
+    prompt, `n` each, as `num_return_sequences` lays them out). It applies the run's sampling filters itself, with
+    transformers' own warpers in transformers' order, draws one token per row by inverting the CDF with a uniform
+    from the prompt's stream, and returns a distribution with all mass on that token: transformers' own warpers and
+    sampler, which run after it, then pick exactly that token."""
+
+    def __init__(self, seeds: list[int], sampling: Sampling):
+        import torch
+        from transformers import MinPLogitsWarper, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+        self.n = sampling.n
+        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+        self.warpers = []
+        if sampling.temperature != 1.0:
+            self.warpers.append(TemperatureLogitsWarper(sampling.temperature))
+        if sampling.top_k > 0:
+            self.warpers.append(TopKLogitsWarper(top_k=sampling.top_k))
+        if sampling.top_p < 1.0:
+            self.warpers.append(TopPLogitsWarper(top_p=sampling.top_p))
+        if sampling.min_p is not None:
+            self.warpers.append(MinPLogitsWarper(min_p=sampling.min_p))
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        for warp in self.warpers:
+            scores = warp(input_ids, scores)
+        cdf = torch.softmax(scores.float(), dim=-1).cumsum(-1)  # (B·n, V)
+        u = torch.cat([torch.rand(self.n, generator=g, dtype=torch.float64) for g in self.generators])
+        u = (u.to(cdf.device, cdf.dtype).unsqueeze(1) * cdf[:, -1:]).contiguous()  # (B·n, 1)
+        tokens = torch.searchsorted(cdf, u, right=True).clamp(max=scores.shape[-1] - 1)  # a 0-mass token: never
+        one_hot = torch.full_like(scores, float("-inf"))
+        return one_hot.scatter_(1, tokens, 0.0)
 
 
 def _decode(tokenizer, ids: list[int], eos: int) -> Completion:
@@ -159,7 +219,7 @@ class VLLMGenerator:
             )
 
     def generate(
-        self, prompts: Sequence[Any], sampling: Sampling, seed: int, template_kwargs: Sequence[dict] | None = None
+        self, prompts: Sequence[Any], sampling: Sampling, seed: Seed, template_kwargs: Sequence[dict] | None = None
     ) -> list[list[Completion]]:
         from contextlib import nullcontext
 
@@ -170,7 +230,7 @@ class VLLMGenerator:
 
         texts = render_prompts(self.tokenizer, prompts, template_kwargs)
         ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-        params = SamplingParams(
+        settings = dict(
             n=sampling.n,
             temperature=0.0 if sampling.greedy else sampling.temperature,
             top_p=1.0 if sampling.greedy else sampling.top_p,
@@ -178,7 +238,13 @@ class VLLMGenerator:
             min_p=0.0 if sampling.greedy else (sampling.min_p or 0.0),
             repetition_penalty=sampling.repetition_penalty,
             max_tokens=sampling.max_new_tokens,
-            seed=seed,
+        )
+        seeds = _per_prompt(seed, len(ids))
+        # one seed for the call, or one per request: vLLM seeds each request's own generator
+        params = (
+            SamplingParams(**settings, seed=seed)
+            if seeds is None
+            else [SamplingParams(**settings, seed=s) for s in seeds]
         )
         with nullcontext() if self.cuda else torch_threads(self.threads):
             outs = self.llm.generate([{"prompt_token_ids": p} for p in ids], params, use_tqdm=False)

@@ -12,7 +12,9 @@ import math
 import netrc
 import os
 import signal
+import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -20,12 +22,12 @@ from urllib.parse import urlparse
 from transformers import TrainerCallback
 
 from rlkd.config import WandbConfig
-from rlkd.errors import ConfigError
-from rlkd.io import append_jsonl
+from rlkd.errors import ConfigError, redact
+from rlkd.io import append_jsonl, read_jsonl
+from rlkd.training.checkpoints import METRICS_FILE
 
 logger = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.jsonl"
 RUN_ID_RETRIES = 10
 
 
@@ -47,9 +49,10 @@ class MetricsJSONLCallback(TrainerCallback):
         append_jsonl(self.path, record)
 
 
-def stop_orphaned_wandb_services() -> int:
-    """SIGTERM every wandb-core whose parent (`--pid N`) no longer exists; returns how many. Linux /proc only."""
-    stopped = 0
+def stop_orphaned_wandb_services(wait: float = 0.0) -> int:
+    """SIGTERM every wandb-core whose parent (`--pid N`) no longer exists, and wait up to `wait` seconds for them to
+    exit; returns how many. Linux /proc only."""
+    stopped = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             args = (proc / "cmdline").read_bytes().split(b"\0")
@@ -67,10 +70,13 @@ def stop_orphaned_wandb_services() -> int:
             continue
         try:
             os.kill(int(proc.name), signal.SIGTERM)
-            stopped += 1
+            stopped.append(proc)
         except OSError:
             pass
-    return stopped
+    deadline = time.monotonic() + wait
+    while any(p.exists() for p in stopped) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return len(stopped)
 
 
 def has_wandb_credentials() -> bool:
@@ -98,12 +104,27 @@ def resolve_mode(cfg: WandbConfig) -> str:
     return cfg.mode
 
 
-def start_wandb(cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], run_id: str | None = None):
-    """Start the W&B run (TRL's WandbCallback then reuses it). Returns the run, or None when disabled."""
+def start_wandb(
+    cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], run_id: str | None = None, resume_step: int = 0
+):
+    """Start the W&B run (TRL's WandbCallback then reuses it). Returns the run, or None when disabled.
+
+    `run_id`: continue that run, resumed from optimizer step `resume_step`; offline, its folders are first merged
+    into one and cut after that step (rlkd.training.wandb_runs), as metrics.jsonl is cut.
+    """
     mode = resolve_mode(cfg)
     if mode == "disabled":
         return None
     import wandb
+
+    logged = None
+    if run_id and mode == "offline":
+        from rlkd.training.wandb_runs import consolidate, last_logged_step
+
+        # The interrupted run's wandb-core may outlive it, still holding the log: stop it before reading the log.
+        stop_orphaned_wandb_services(wait=10.0)
+        folder = consolidate(output_dir / "wandb", run_id, keep_step=resume_step)
+        logged = last_logged_step(folder, run_id) if folder is not None else 0
 
     output_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("WANDB_SILENT", "true")
@@ -125,7 +146,8 @@ def start_wandb(cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], ru
     # retry a few times while it shuts down.
     for attempt in range(RUN_ID_RETRIES):
         try:
-            run = wandb.init(**kwargs)
+            with _redacted_argv():
+                run = wandb.init(**kwargs)
             break
         except Exception as e:
             if not run_id or "in use" not in str(e) or attempt == RUN_ID_RETRIES - 1:
@@ -135,6 +157,62 @@ def start_wandb(cfg: WandbConfig, output_dir: Path, resolved: dict[str, Any], ru
                 "W&B run %s is held by the interrupted run's service; stopped %d orphan(s), retrying", run_id, reaped
             )
             time.sleep(2.0)
-    if mode == "offline":
+    if mode == "offline" and not run_id:
         logger.info("W&B is offline: upload later with `wandb sync %s`", Path(run.dir).parent)
+    if logged is not None and logged < resume_step:
+        replay_metrics(run, output_dir / METRICS_FILE, after=logged, upto=resume_step)
     return run
+
+
+# Logged by TRL's WandbCallback into the run summary rather than a history row (transformers' single_value_scalars).
+_SUMMARY_ONLY = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos")
+
+
+def replay_metrics(run, metrics_path: Path, after: int, upto: int) -> None:
+    """Log the steps `after` < step <= `upto` of metrics.jsonl to `run` as TRL's WandbCallback logged them.
+
+    A kill -9 loses the tail of an offline W&B log (wandb-core writes it in 32 KiB blocks), steps that metrics.jsonl
+    (fsynced per line) and the checkpoint kept; the resumed run logs them again, so W&B has every step once."""
+    from transformers.integrations.integration_utils import rewrite_logs
+
+    replayed = 0
+    for record in read_jsonl(metrics_path) if metrics_path.exists() else []:
+        step = record.get("step", 0)
+        if not after < step <= upto:
+            continue
+        logs = {k: float(v) if v in ("nan", "inf", "-inf") else v for k, v in record.items() if k != "step"}
+        for key in _SUMMARY_ONLY:
+            if key in logs:
+                run.summary[key] = logs.pop(key)
+        run.log({**rewrite_logs(logs), "train/global_step": step})
+        replayed += 1
+    if replayed:
+        logger.info(
+            "W&B: logged again %d record(s) of steps %d-%d that the interrupted run lost", replayed, after + 1, upto
+        )
+
+
+@contextmanager
+def _redacted_argv():
+    """W&B records the command line (wandb-metadata.json): an override may carry a URL with credentials."""
+    saved = list(sys.argv)
+    sys.argv[:] = [redact(arg) for arg in saved]
+    try:
+        yield
+    finally:
+        sys.argv[:] = saved
+
+
+def finish_wandb(run, output_dir: Path) -> None:
+    """Finish the run; offline, merge a resumed run's new folder into the run's first one (one folder per run)."""
+    import wandb
+
+    offline = run.settings.mode == "offline"
+    run.finish()
+    if offline:
+        wandb.teardown()  # waits for wandb-core to exit: only then is the run's log fully written
+        from rlkd.training.wandb_runs import consolidate
+
+        folder = consolidate(output_dir / "wandb", run.id)
+        if folder is not None:
+            logger.info("W&B is offline: upload later with `wandb sync %s`", folder)

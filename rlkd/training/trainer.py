@@ -19,7 +19,8 @@ from trl import GRPOTrainer
 from rlkd.config import GenerationConfig
 from rlkd.generation.engine import enter_colocated_engine
 from rlkd.io import atomic_write_json
-from rlkd.training.checkpoints import RLKD_STATE
+from rlkd.training.checkpoints import RLKD_STATE, latest_complete_checkpoint, mark_complete, unmark
+from rlkd.training.disk import disk_full_error, state_bytes, tree_bytes
 from rlkd.training.distributed import accept_indexed_cpu_locations, fsdp_on_cpu
 from rlkd.training.mode_metrics import ModeMetricsMixin
 
@@ -105,16 +106,37 @@ class RLKDTrainer(ModeMetricsMixin, GRPOTrainer):
     # -- checkpoints: rlkd's own state (the curriculum) beside TRL's ----------------------------------------------
 
     def _save_checkpoint(self, model, trial):
-        # rlkd's state is written (atomically) before TRL's files: transformers writes trainer_state.json last, and a
-        # checkpoint counts as complete only when that file exists (rlkd.training.checkpoints), so a complete one has
-        # both.
-        if self.args.should_save:
-            ckpt = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
-            state = {"global_step": self.state.global_step, "completion_tokens": self.completion_tokens}
-            if self.curriculum is not None:
-                state["curriculum"] = self.curriculum.state_dict()
-            atomic_write_json(ckpt / RLKD_STATE, state)
-        super()._save_checkpoint(model, trial)
+        # rlkd's state is written (atomically) before TRL's files and the completion marker after them all, once
+        # every rank is done: a checkpoint counts as complete only with a marker matching its files
+        # (rlkd.training.checkpoints), so a kill or a full disk mid-save leaves one that resume skips.
+        ckpt = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        try:
+            if self.args.should_save:
+                unmark(ckpt)
+                state = {"global_step": self.state.global_step, "completion_tokens": self.completion_tokens}
+                if self.curriculum is not None:
+                    state["curriculum"] = self.curriculum.state_dict()
+                atomic_write_json(ckpt / RLKD_STATE, state)
+            super()._save_checkpoint(model, trial)
+            self.accelerator.wait_for_everyone()
+            if self.args.should_save:
+                mark_complete(ckpt)
+        except Exception as e:
+            try:
+                needed = self._checkpoint_bytes(ckpt)
+            except Exception:  # sizing must never hide the save's own error
+                needed = 0
+            full = disk_full_error(e, ckpt, needed, ckpt.name)
+            if full is None:
+                raise
+            raise full from e
+
+    def _checkpoint_bytes(self, ckpt: Path) -> int:
+        """The size of the newest complete checkpoint before `ckpt`, else the weights and optimizer state."""
+        previous = latest_complete_checkpoint(ckpt.parent)
+        if previous is not None and previous != ckpt:
+            return tree_bytes(previous)
+        return state_bytes(self.model, self.optimizer)
 
     def _load_optimizer_and_scheduler(self, checkpoint):
         # Called by transformers on resume after the train dataloader (and so the curriculum sampler) exists.

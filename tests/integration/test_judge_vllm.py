@@ -106,7 +106,8 @@ def test_yes_and_no_replies_become_rewards(server, key_in_env, forced, expected,
     # two distinct answers are asked (once each); no final answer / an empty one score 0.0 without a call
     assert scores == [expected, expected, expected, 0.0, 0.0]
     assert _chat_posts(server, 200) - before == 2
-    assert metrics == {"rewards/judge/errors": 0.0, "rewards/judge/unparsed": 0.0}
+    zero = ("errors", "unparsed", "retries", "abandoned")  # nothing failed, nothing retried, nothing cut short
+    assert metrics == {f"rewards/judge/{key}": 0.0 for key in zero}
     assert KEY not in caplog.text
 
 

@@ -69,6 +69,64 @@ def test_kill_nine_then_resume_loses_nothing(passrate_args):
     assert len(read_jsonl(out)) == N
 
 
+PARITY = """
+import hashlib
+
+def parity(completions, **kwargs):  # 0 or 1 by the text's hash: any other draw changes the pass rates
+    texts = [c[0]["content"] for c in completions]
+    return [float(hashlib.sha1(t.encode()).digest()[0] % 2) for t in texts]
+"""
+
+# Kills its own process (kill -9) in the middle of appending the given row: after the rows before it, leaving a
+# torn line, inside a batch. A test-only plug-in: the kill point must not depend on timing.
+KILLER = """
+import json, os, signal
+import rlkd.data.passrates as passrates
+
+_append, _rows = passrates.append_jsonl, [0]
+
+def append_jsonl(path, record):
+    _rows[0] += 1
+    if _rows[0] == int(os.environ["KILL_AT_ROW"]):
+        with open(path, "a") as f:
+            f.write(json.dumps(record)[:30])
+            f.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    _append(path, record)
+
+passrates.append_jsonl = append_jsonl
+"""
+
+
+def test_a_kill_mid_batch_resumes_to_the_rows_of_an_uninterrupted_run(passrate_args, tmp_path, monkeypatch):
+    args, out = passrate_args
+    (tmp_path / "parity_mod.py").write_text(PARITY)
+    (tmp_path / "killer_mod.py").write_text(KILLER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scored = ["rewards=[{name: 'parity_mod:parity'}]", "curriculum.reward=parity_mod:parity", "passrate.batch_size=4"]
+    straight = tmp_path / "straight.jsonl"
+    assert main(["passrate", *args, *scored, f"passrate.output={straight}"]) == 0
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), REPO]), "KILL_AT_ROW": "7"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlkd.cli", "passrate", *args, *scored, "plugins=[killer_mod]"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert len(read_jsonl(out)) == 6  # batches of 4: killed in the second one, after two of its rows
+
+    assert main(["passrate", *args, *scored]) == 0  # resumed batches start at row 6, not at a multiple of 4
+    fields = ("row_index", "prompt_key", "pass_rate", "num_samples", "num_judged")
+    got = sorted(tuple(r[f] for f in fields) for r in read_jsonl(out))
+    expected = sorted(tuple(r[f] for f in fields) for r in read_jsonl(straight))
+    assert len({r[2] for r in expected}) > 1  # the pass rates vary, so a different draw would show
+    assert got == expected  # every prompt drew what the uninterrupted run drew
+
+
 def test_file_for_other_data_is_refused(passrate_args, capsys):
     args, out = passrate_args
     out.write_text(json.dumps({"row_index": 0, "prompt_key": "not-this-prompt", "pass_rate": 0.5}) + "\n")

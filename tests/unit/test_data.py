@@ -1,5 +1,6 @@
 """Loading and checking data: malformed rows fail naming row and column, or are skipped and counted."""
 
+import dataclasses
 import json
 
 import pytest
@@ -137,3 +138,64 @@ def test_a_users_generator_by_module_and_object():
     assert train["thinking"] == [False] * 3  # formatted like any other data
     with pytest.raises(ConfigError, match="data.generator_args"):
         load_splits(DataConfig(generator=f"{__name__}:TWO_ROWS", generator_args={"m": 3}))  # a bad argument
+
+
+# The data faults an outside test found (each gave a traceback, or was fatal even with on_bad_rows: skip): the input
+# that broke it, the one-line error under `error`, and the count under `skip`.
+def _truncated_last_line(path):
+    path.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in GOOD) + b'{"question": "Compute 7+1.", "ans')
+
+
+def _invalid_utf8(path):
+    lines = [json.dumps(r).encode() for r in GOOD]
+    lines[2] = b'{"question": "Compute \xff+1.", "answer": "3"}'  # a Latin-1 byte in a UTF-8 file
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def _int_content(path):
+    rows = [*GOOD[:4], {"question": [{"role": "user", "content": 5}], "answer": "5"}, *GOOD[4:]]
+    _jsonl(path, rows)
+
+
+def _mixed_extra_column(path):
+    rows = [{**r, "level": i} for i, r in enumerate(GOOD)]  # a number, then a string in row 3
+    rows[3]["level"] = "hard"
+    _jsonl(path, rows)
+
+
+def _mixed_nested_column(path):
+    rows = [{**r, "tags": [i, i + 1]} for i, r in enumerate(GOOD)]  # lists of numbers, then of strings in row 4
+    rows[4]["tags"] = ["x", "y"]
+    _jsonl(path, rows)
+
+
+def _ragged_csv(path):
+    lines = ["question,answer,level", *(f"Compute {i}+1.,{i + 1},{i}" for i in range(6))]
+    lines[3] = "Compute 2+1.,3,2,extra"  # a field too many (pandas refuses the file)
+    lines[5] = "Compute 4+1."  # fields missing (pandas would fill them with NaN: an answer "nan")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    "make, suffix, error, skipped",
+    [
+        # column 30: the cut string "ans starts after the 29 characters {"question": "Compute 7+1.",
+        (_truncated_last_line, "jsonl", r"row 6: line 7 is not valid JSON at column 30 \(Unterminated string", 1),
+        (_invalid_utf8, "jsonl", r"row 2: line 3 is not valid UTF-8 \(byte 0xff at column 23\)", 1),
+        (_int_content, "jsonl", r"row 4: column 'question' message 0: content must be a string, got int", 1),
+        (_mixed_extra_column, "jsonl", r"row 3: column 'level' is a string here but a number in row 0", 1),
+        (_mixed_nested_column, "jsonl", r"row 4: column 'tags' does not match the type of the rows before it", 1),
+        (_ragged_csv, "csv", r"row 2: line 4 has 4 fields, the header 3", 2),
+    ],
+)
+def test_data_faults_fail_in_one_line_or_are_skipped(tmp_path, make, suffix, error, skipped):
+    path = tmp_path / f"d.{suffix}"
+    make(path)
+    cfg = DataConfig(path=str(path), prompt_column="question", solution_column="answer", thinking="off")
+    with pytest.raises(ConfigError, match=f"data \\(train split\\) {error}.*; fix the row or set data.on_bad_rows"):
+        load_splits(cfg)
+    report = RowReport()
+    train, _ = load_splits(dataclasses.replace(cfg, on_bad_rows="skip"), report)
+    assert report.skipped == skipped and len(train) == report.total - skipped
+    assert all(isinstance(s, str) and s for s in train["solution"])  # what is left is clean
+    assert report.reasons[0].startswith("train row ")

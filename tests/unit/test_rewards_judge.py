@@ -5,7 +5,10 @@ use real sockets on loopback for the failure modes a model server cannot be made
 """
 
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,6 +17,8 @@ import yaml
 
 from rewards import RewardError, get_reward
 from rewards.judge import parse_verdict
+from tests.conftest import REPO
+from tests.judge_server import BROKEN, JudgeServer
 
 KEY_ENV = "RLKD_TEST_JUDGE_KEY"
 
@@ -149,3 +154,84 @@ def test_no_final_answer_scores_zero_without_a_call():
     )
     assert scores == [0.0, 0.0] and metrics["rewards/judge/errors"] == 0.0
     assert extra == {"judge_reply": [None, None]}  # one value per sample, so TRL's completions table lines up
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A judge server that misbehaves on cue (tests/judge_server.py): real sockets on loopback, the protocol broken by hand.
+
+
+@pytest.fixture
+def judge_server():
+    server = JudgeServer()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("fault", sorted(BROKEN))
+def test_a_broken_reply_is_retried_and_counted(judge_server, fault):
+    judge_server.plans = {"1": [fault]}  # the first request for answer "1" is broken, the retry is fine
+    judge = get_reward("judge", base_url=judge_server.url, model="m", retries=1, timeout=5)
+    metrics = Metrics()
+    assert judge(completions=["1"], solution=["1"], thinking=[False], log_metric=metrics) == [1.0]
+    assert judge_server.requests == ["1", "1"]  # asked again
+    assert metrics["rewards/judge/retries"] == 1.0 and metrics["rewards/judge/errors"] == 0.0
+
+
+@pytest.mark.parametrize("fault", sorted(BROKEN))
+def test_one_bad_response_does_not_discard_the_batch(judge_server, fault, caplog):
+    judge_server.plans = {"1": [fault] * 3}  # always broken: more failures than retries
+    judge = get_reward("judge", base_url=judge_server.url, model="m", retries=2, timeout=5)
+    metrics = Metrics()
+    with caplog.at_level(logging.WARNING):
+        scores = judge(completions=["1", "2", "3"], solution=["1"] * 3, thinking=[False] * 3, log_metric=metrics)
+    assert scores == [None, 1.0, 1.0]  # the samples judged keep their verdicts
+    assert judge_server.requests.count("1") == 3  # bounded: 1 + retries attempts for the bad sample
+    assert metrics["rewards/judge/errors"] == 1.0 and metrics["rewards/judge/retries"] == 2.0
+    assert "Traceback" not in caplog.text and "its samples get None" in caplog.text
+
+
+@pytest.mark.parametrize("where", ["trickle-head", "trickle-body"])
+def test_a_trickling_server_is_cut_at_the_request_deadline(judge_server, where):
+    # A byte every 2 s never trips a 3 s socket timeout; the deadline is per attempt, connect to last byte.
+    judge_server.plans = {"1": [where] * 2}
+    judge = get_reward("judge", base_url=judge_server.url, model="m", retries=1, timeout=3)
+    metrics = Metrics()
+    start = time.monotonic()
+    assert judge(completions=["1"], solution=["1"], thinking=[False], log_metric=metrics) == [None]
+    elapsed = time.monotonic() - start
+    assert 5.5 <= elapsed < 9.0  # two 3 s attempts and a 0.5 s backoff (a socket timeout alone: forever)
+    assert metrics["rewards/judge/errors"] == 1.0 and metrics["rewards/judge/retries"] == 1.0
+
+
+def test_the_batch_deadline_keeps_what_was_judged(judge_server):
+    judge_server.plans = {"1": ["trickle-body"]}
+    judge = get_reward("judge", base_url=judge_server.url, model="m", retries=0, timeout=60, batch_deadline=2)
+    metrics = Metrics()
+    start = time.monotonic()
+    scores = judge(completions=["1", "2", "3"], solution=["1"] * 3, thinking=[False] * 3, log_metric=metrics)
+    assert time.monotonic() - start < 4.0  # the batch deadline, not the request's 60 s
+    assert scores == [None, 1.0, 1.0]
+    assert metrics["rewards/judge/abandoned"] == 1.0 and metrics["rewards/judge/errors"] == 1.0
+
+
+def test_an_abandoned_request_does_not_delay_exit(judge_server):
+    # A process that gave up on a trickling request at the batch deadline exits at once: the request runs in a
+    # daemon thread (a ThreadPoolExecutor's workers are joined at exit, which waited for the request's timeout).
+    judge_server.plans = {"1": ["trickle-head"]}
+    script = (
+        "import time; from rewards import get_reward; "
+        f"judge = get_reward('judge', base_url='{judge_server.url}', model='m', retries=0, timeout=60, "
+        "batch_deadline=1); "
+        "t = time.monotonic(); print(judge(completions=['1'], solution=['1'], thinking=[False])); "
+        "print(round(time.monotonic() - t, 1))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=90
+    )
+    total = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    scores, call = proc.stdout.split("\n")[:2]
+    assert scores == "[None]" and float(call) < 3.0
+    assert total < 30.0  # start-up (imports) + the 1 s batch deadline; a joined worker would wait out the 60 s
