@@ -8,7 +8,10 @@ The stages, each leaving its output under runs/demo/:
   5. grpo/            GRPO: prompts with pass rate >= 0.75 dropped, Gaussian curriculum, accuracy + format rewards,
                       W&B offline
   6. eval-after.json  the same eval for the RL student
-  7. summary.json, training.png and a before/after table on stdout
+  7. summary.json (before/after accuracy and format per mode: the same on every run on one machine), timing.json
+     (minutes per stage), training.png and a before/after table on stdout
+
+All stages' W&B runs (sft, before-eval, grpo, after-eval) share one W&B group per demo run.
 
 Every setting comes from configs/tiny-cpu.yaml; the demo only points each stage at the previous stage's output.
 
@@ -32,6 +35,16 @@ from rlkd.io import atomic_write_json
 logger = logging.getLogger(__name__)
 
 SUMMARY_FILE = "summary.json"
+TIMING_FILE = "timing.json"
+# the stages, in order, with the banner numbering the console shows
+STAGES = {
+    "tiny-model": "1/6",
+    "sft": "2/6",
+    "eval-before": "3/6",
+    "passrate": "4/6",
+    "grpo": "5/6",
+    "eval-after": "6/6",
+}
 MODES = ("on", "off")
 DEMO_MARKER = ".rlkd-demo"
 # Everything a demo run writes at the top of its output dir (wandb/: the evals' W&B runs).
@@ -44,6 +57,7 @@ DEMO_OUTPUTS = (
     "grpo",
     "eval-after.json",
     SUMMARY_FILE,
+    TIMING_FILE,
     "training.png",
     "wandb",
 )
@@ -115,6 +129,11 @@ def before_after_table(before: dict, after: dict) -> str:
     return "\n".join(lines)
 
 
+def grouped(cfg: RunConfig, group: str, name: str) -> RunConfig:
+    """The stage's config with its W&B run named and in the demo's group (one group per demo run)."""
+    return dataclasses.replace(cfg, wandb=dataclasses.replace(cfg.wandb, group=cfg.wandb.group or group, name=name))
+
+
 def run_demo(
     config: str | Path = "configs/tiny-cpu.yaml",
     out: str | Path = "runs/demo",
@@ -125,6 +144,7 @@ def run_demo(
     from rlkd.commands.plots import plot_training
     from rlkd.commands.sft import run_sft
     from rlkd.commands.train import run_training
+    from rlkd.console import banner
     from rlkd.demo.tiny import save_tiny_model
 
     start = time.monotonic()
@@ -132,27 +152,34 @@ def run_demo(
     cfg = load_config(config, overrides)  # a bad config or override fails before the previous demo is cleared
     claim_output_dir(out)
     stages = stage_configs(cfg, out)
+    group = f"demo-{time.strftime('%Y%m%d-%H%M%S')}"  # the stages' W&B runs, together
+    started: dict[str, float] = {}
 
-    def stage(name: str) -> None:
-        logger.info("demo [%5.1f min] %s", (time.monotonic() - start) / 60, name)
+    def stage(key: str, title: str) -> None:
+        started[key] = time.monotonic()
+        banner(f"{STAGES[key]} {title}  [{(started[key] - start) / 60:.1f} min]")
 
-    stage("1/6 building the tiny student")
+    stage("tiny-model", "building the tiny student (random init, no download)")
     save_tiny_model(out / "tiny-model")
-    stage("2/6 SFT on the teacher's traces")
-    sft_dir = run_sft(stages["sft"])
-    stage("3/6 evaluating the SFT student")
-    before = mode_scores(run_eval(stages["grpo"], [str(sft_dir)], out / "eval-before.json"))
-    stage("4/6 pass rates with the SFT student")
+    stage("sft", "SFT on the symbolic teacher's paired thinking-on / thinking-off traces")
+    sft_dir = run_sft(grouped(stages["sft"], group, "sft"))
+    stage("eval-before", "held-out accuracy of the SFT student, per reasoning mode")
+    before = mode_scores(run_eval(grouped(stages["grpo"], group, "before"), [str(sft_dir)], out / "eval-before.json"))
+    stage("passrate", "pass rates: 8 samples per train prompt with the SFT student")
     run_passrate(stages["passrate"])
-    stage("5/6 GRPO: pass-rate filter, Gaussian curriculum, accuracy + format rewards")
-    grpo_dir = run_training(stages["grpo"])
-    stage("6/6 evaluating the RL student")
-    after = mode_scores(run_eval(stages["grpo"], [str(grpo_dir)], out / "eval-after.json"))
+    stage("grpo", "GRPO: pass-rate filter, Gaussian curriculum per mode, accuracy + format rewards")
+    grpo_dir = run_training(grouped(stages["grpo"], group, "grpo"))
+    stage("eval-after", "held-out accuracy of the RL student")
+    after = mode_scores(run_eval(grouped(stages["grpo"], group, "after"), [str(grpo_dir)], out / "eval-after.json"))
+    ends = [*list(started.values())[1:], time.monotonic()]
+    minutes = {key: round((end - begin) / 60, 2) for (key, begin), end in zip(started.items(), ends)}
+    minutes["total"] = round((ends[-1] - start) / 60, 2)
 
-    summary = {"before": before, "after": after, "minutes": round((time.monotonic() - start) / 60, 2)}
+    summary = {"before": before, "after": after}  # the same on every run on one machine: no timings in it
     atomic_write_json(out / SUMMARY_FILE, summary)
+    atomic_write_json(out / TIMING_FILE, {"minutes": minutes})
     plot = plot_training(grpo_dir, out / "training.png")
     print(f"\nheld-out arithmetic, {json.dumps(cfg.data.generator_args)}\n{before_after_table(before, after)}")
-    print(f"\nsummary: {out / SUMMARY_FILE}   plot: {plot}   W&B (offline): {grpo_dir / 'wandb'}")
-    print(f"minutes: {summary['minutes']}")
+    print(f"\nsummary: {out / SUMMARY_FILE}   plot: {plot}   W&B group {group} (offline: {out}/*/wandb)")
+    print(f"minutes: {minutes['total']}")
     return summary

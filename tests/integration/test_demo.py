@@ -33,13 +33,22 @@ def test_demo_runs_every_stage_and_writes_the_summary(tmp_path, capsys):
 
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk == summary
-    assert set(summary) == {"before", "after", "minutes"}
+    assert set(summary) == {"before", "after"}  # no timings: two runs on one machine write the same summary
     for when in ("before", "after"):
         assert set(summary[when]) == set(MODES)
         for mode in MODES:
             assert set(summary[when][mode]) == {"accuracy", "format"}
             assert all(0.0 <= v <= 1.0 for v in summary[when][mode].values())
-    assert summary["minutes"] > 0
+    minutes = json.loads((out / "timing.json").read_text())["minutes"]
+    assert minutes["total"] > 0 and set(minutes) == {
+        "tiny-model",
+        "sft",
+        "eval-before",
+        "passrate",
+        "grpo",
+        "eval-after",
+        "total",
+    }
 
     # the before numbers are the SFT student's eval, the after numbers the GRPO student's
     before = json.loads((out / "eval-before.json").read_text())["models"][0]
@@ -95,3 +104,65 @@ def test_a_marked_demo_dir_loses_only_the_demo_outputs(tmp_path):
     (out / "my-notes.md").write_text("kept")  # what the user put there afterwards
     claim_output_dir(out)
     assert sorted(p.name for p in out.iterdir()) == [DEMO_MARKER, "my-notes.md"]
+
+
+def _run_record(folder):
+    """The W&B run record (name, group) of an offline run folder, read with rlkd's reader of W&B's log."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    from rlkd.training.wandb_runs import read_records
+
+    (log,) = folder.glob("run-*.wandb")
+    for raw in read_records(log):
+        record = pb.Record()
+        record.ParseFromString(raw)
+        if record.WhichOneof("record_type") == "run":
+            return record.run
+    raise AssertionError(f"no run record in {log}")
+
+
+def test_the_demo_console_is_short_its_wandb_runs_are_one_group_and_two_runs_agree(tmp_path):
+    # The whole console of a demo run: stage banners, one progress line per stage, the table; what the libraries
+    # print per step (a 40-key dict each, 670 KB for the full demo) stays in metrics.jsonl and W&B.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WANDB_MODE": "offline"}
+    fast = [*FAST, "wandb.completions_every=1"]
+    summaries = []
+    for run in ("first", "second"):
+        out = tmp_path / run
+        proc = subprocess.run(
+            [sys.executable, "-m", "rlkd.cli", "demo", "--out", str(out), *fast],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        console = proc.stdout + proc.stderr
+        if run == "first":
+            lines = console.splitlines()
+            assert len(lines) <= 200 and len(console.encode()) <= 30_000, (len(lines), len(console.encode()))
+            assert sum("== " in line for line in lines) == 6  # a banner per stage
+            assert any(line.startswith("grpo ") and "reward" in line for line in lines)  # the stage's progress line
+            assert "'loss'" not in console  # no per-step metric dicts
+        summaries.append((out / "summary.json").read_text())
+    assert summaries[0] == summaries[1]  # the same machine, the same summary, byte for byte
+
+    # every stage's W&B run is in the demo's group, under the stage's name
+    out = tmp_path / "second"
+    runs = {}
+    for folder in out.rglob("offline-run-*"):
+        record = _run_record(folder)
+        runs[record.display_name] = record.run_group
+    assert set(runs) == {"sft", "before-eval", "grpo", "after-eval"}, runs
+    assert len(set(runs.values())) == 1 and next(iter(runs.values())).startswith("demo-")
+    # and GRPO logged its completions table (TRL's, at wandb.completions_every) with rlkd's columns
+    (grpo_run,) = (out / "grpo" / "wandb").glob("offline-run-*")
+    tables = list(grpo_run.rglob("completions_*.table.json"))
+    assert tables, "no completions table in the GRPO run"
+    columns = json.loads(tables[0].read_text())["columns"]
+    assert {"prompt", "completion", "mode", "pass_rate_estimate", "advantage"} <= set(columns)
