@@ -154,10 +154,15 @@ def field_types(trl_class: type) -> dict[str, Any]:
 
 
 def checked_section(
-    values: dict[str, Any], trl_class: type, section: str, owned: dict[str, str], docs: str, rules: dict[str, Any]
+    values: dict[str, Any],
+    trl_class: type,
+    section: str,
+    owned: dict[str, str],
+    docs: str,
+    rules: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`values` checked key by key against `trl_class`'s annotations (and coerced where YAML is ambiguous), then
-    their values against `rules`."""
+    their values against `rules` (none: the types only, as when a saved config is read back)."""
     types_ = field_types(trl_class)
     out = {}
     for key, value in values.items():
@@ -172,7 +177,7 @@ def checked_section(
             )
         tp = types_[key]
         out[key] = value if isinstance(tp, str) else coerce(value, tp, f"{section}.{key}")
-    check_values(out, section, rules)
+    check_values(out, section, rules or {})
     return out
 
 
