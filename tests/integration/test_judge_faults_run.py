@@ -46,7 +46,7 @@ def test_a_trickling_broken_judge_keeps_steps_short_and_exit_prompt(tiny_config,
     config.write_text(yaml.safe_dump(raw))
 
     proc = subprocess.run(
-        [sys.executable, "-m", "rlkd.cli", "train", str(config)],
+        [sys.executable, "-m", "rlkd.cli", "-v", "train", str(config)],  # -v: timestamped log lines
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
