@@ -48,7 +48,8 @@ def blocker(completions, **kwargs):
 
 def _config(tiny_config, tmp_path, name, reward, **grpo):
     raw = yaml.safe_load(tiny_config.read_text())
-    raw["rewards"].append({"name": reward, "weight": 0.0})
+    # in the trainer's process: isolated (the default for plug-ins) its signal would reach only its worker
+    raw["rewards"].append({"name": reward, "weight": 0.0, "isolate": False})
     raw["wandb"]["mode"] = "disabled"
     raw["grpo"].update(
         {"output_dir": str(tmp_path / name), "max_steps": 6, "save_steps": 100, "logging_steps": 1, **grpo}
