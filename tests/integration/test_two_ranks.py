@@ -23,7 +23,7 @@ REWARD_KEYS = ("reward", "rewards/accuracy/mean", "rewards/format/mean", "comple
 
 def _config(tiny_config, tmp_path, name, **grpo):
     raw = yaml.safe_load(tiny_config.read_text())
-    raw["rewards"].append({"name": "killer_mod:killer", "weight": 0.0})
+    raw["rewards"].append({"name": "killer_mod:killer", "weight": 0.0, "isolate": False})
     raw["curriculum"] = {"name": "online"}  # state that must stay identical on both ranks, across the resume
     raw["data"]["thinking"] = "on"  # one reasoning mode: the per-mode metric keys do not depend on the draw
     raw["grpo"].update(
