@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     parity.add_argument("run_dir", help="output dir of an `rlkd train` run with generation.backend: vllm")
     parity.add_argument("--tolerance", type=float, default=1e-4, help="max allowed |log-prob| gap (default 1e-4)")
 
-    export = sub.add_parser("export", help="a LoRA run's adapter, or with --merge the student with it merged in")
+    export = verb("export", "a LoRA run's adapter, or with --merge the student with it merged in")
     export.add_argument("run_dir", help="output dir of a run with a peft: section, or one of its checkpoints")
     export.add_argument("--merge", action="store_true", help="write a full model with the adapter merged in")
     export.add_argument("--out", default=None, help="where to write (default RUN_DIR/merged or RUN_DIR/adapter)")

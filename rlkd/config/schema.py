@@ -70,7 +70,7 @@ class DataConfig:
             raise ConfigError(
                 "data: set exactly one of data.path (a dataset file, directory or Hub id) or data.generator"
             )
-        for key in ("path", "generator", "prompt_column", "solution_column", "train_split", "eval_split"):
+        for key in ("path", "generator", "prompt_column", "solution_column", "train_split", "eval_split", "eval_path"):
             checks.name(f"data.{key}", getattr(self, key))
         checks.in_range("data.thinking_ratio", self.thinking_ratio, 0.0, 1.0)
         if self.eval_fraction is not None:

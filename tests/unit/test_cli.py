@@ -86,7 +86,7 @@ def test_overrides_are_optional_in_usage_and_errors():
     proc = _rlkd("train")
     assert proc.returncode == 2
     usage = " ".join(proc.stderr.split())  # argparse wraps long usage lines
-    assert "usage: rlkd train [-h] [--resume] [--force-config-change] config [key=value ...]" in usage
+    assert "usage: rlkd train [-h] [--resume] [--force-config-change] [--restart] config [key=value ...]" in usage
     # argparse once listed the optional overrides as required: "required: config, key=value"
     assert "the following arguments are required: config\n" in proc.stderr
 

@@ -41,8 +41,12 @@ def _cfg(tmp_path, rewards, **sections):
 
 @pytest.fixture
 def plugin(tmp_path, monkeypatch):
+    import rewards.registry as reg
+
     (tmp_path / "eval_plugin_mod.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
+    # the plug-in's @register_reward must not outlive the test (a later test registers its own 'shouty')
+    monkeypatch.setattr(reg, "_REGISTRY", dict(reg._REGISTRY))
 
 
 def test_eval_scores_with_the_runs_accuracy_spec_and_extra_rewards(tmp_path, plugin):
