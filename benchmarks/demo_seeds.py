@@ -57,6 +57,8 @@ def run_arm(config: str, overrides: list[str], base: Path, arm: list[str], seed:
 
     cfg = load_config(config, [*overrides, *arm, f"grpo.seed={seed}"])
     grpo = stage_configs(cfg, base)["grpo"]
+    if cfg.curriculum.name == "uniform":  # the demo's stage curates; an arm may ask for TRL's sampling instead
+        grpo = dataclasses.replace(grpo, curriculum=dataclasses.replace(grpo.curriculum, name="uniform"))
     run_dir = out / f"grpo-{_key(overrides, arm, seed)}"
     grpo = dataclasses.replace(
         grpo, grpo={**grpo.grpo, "output_dir": str(run_dir)}, wandb=dataclasses.replace(grpo.wandb, mode="disabled")
@@ -105,7 +107,12 @@ def main(argv: list[str] | None = None) -> None:
                 res = run_arm(args.config, args.overrides, base, arm, seed, out)
                 row = {"student": base.name, "name": name, "arm": arm, "seed": seed, "before": before, **res}
                 results.append(row)
-                results_path.write_text(json.dumps(results, indent=1))
+                # re-read first: another sweep may share --out (each run_dir is its own)
+                latest = json.loads(results_path.read_text()) if results_path.exists() else []
+                merged = latest + [r for r in results if r not in latest]
+                from rlkd.io import atomic_write_json
+
+                atomic_write_json(results_path, merged)
             gains = {m: row["scores"][m]["accuracy"] - before[m]["accuracy"] for m in MODES if m in before}
             fmt = {m: row["scores"][m]["format"] for m in MODES if m in before}
             print(
