@@ -25,10 +25,14 @@ SETTINGS = {  # name -> environment
     "1 thread": {"OMP_NUM_THREADS": "1"},
     "2 threads, passive wait": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"},
     "1 thread, passive wait": {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
+    "rlkd's policy (rlkd.threads: the free cores)": {"BENCH_RLKD_POLICY": "1"},
 }
 
 WORKER = r"""
-import json, sys, time, torch
+import json, os, sys, time, torch
+if os.environ.get("BENCH_RLKD_POLICY"):
+    from rlkd.threads import POLICY
+    POLICY.adjust()
 from rlkd.demo.tiny import build_model, build_tokenizer
 shape = json.loads(sys.argv[1])
 tok = build_tokenizer()
@@ -55,7 +59,8 @@ print(json.dumps(out))
 
 
 def measure(env: dict[str, str], shape: dict) -> dict:
-    full = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    unset = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "RLKD_THREADS", "BENCH_RLKD_POLICY")
+    full = {k: v for k, v in os.environ.items() if k not in unset}
     full.update(env)
     proc = subprocess.run(
         [sys.executable, "-c", WORKER, json.dumps(shape)], env=full, capture_output=True, text=True, timeout=900

@@ -44,7 +44,7 @@ def run_sft(cfg: RunConfig) -> Path:
     from rlkd.model import load_policy
     from rlkd.training.distributed import is_main, quiet_replicas
     from rlkd.training.lora import check_targets
-    from rlkd.training.tracking import MetricsJSONLCallback, start_wandb
+    from rlkd.training.tracking import MetricsJSONLCallback, ThreadPolicyCallback, start_wandb
 
     args = build_sft_config(cfg)  # TRL's own checks, before the model and data are loaded
     quiet_replicas(args)
@@ -73,7 +73,7 @@ def run_sft(cfg: RunConfig) -> Path:
             args=args,
             train_dataset=dataset,
             processing_class=tokenizer,
-            callbacks=[MetricsJSONLCallback(out)],
+            callbacks=[MetricsJSONLCallback(out), ThreadPolicyCallback()],
             peft_config=peft_config,
             **extra,
         )

@@ -83,7 +83,9 @@ class TransformersGenerator:
         from transformers import LogitsProcessorList
 
         from rlkd.model import render_prompts
+        from rlkd.threads import POLICY
 
+        POLICY.adjust()  # eval and passrate sample for minutes: follow the box's load as training does
         tok, n = self.tokenizer, sampling.n
         eos = tok.eos_token_id
         filters = dict(temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k)

@@ -111,6 +111,7 @@ def check_inputs(cfg: RunConfig, curriculum_cls: type[CurriculumRuntime] = Curri
 def build_trainer(inputs: RunInputs, callbacks: list | tuple = ()):
     """RLKDTrainer over the prepared inputs."""
     from rlkd.console import GRPO_NUMBERS, quiet_trainer
+    from rlkd.training.tracking import ThreadPolicyCallback
     from rlkd.training.trainer import RLKDTrainer
 
     args = inputs.args
@@ -121,7 +122,7 @@ def build_trainer(inputs: RunInputs, callbacks: list | tuple = ()):
         train_dataset=inputs.train_dataset,
         eval_dataset=inputs.eval_dataset if args.eval_strategy != "no" else None,
         processing_class=inputs.tokenizer,
-        callbacks=list(callbacks),
+        callbacks=[*callbacks, ThreadPolicyCallback()],
         peft_config=inputs.peft_config,
         curriculum=inputs.curriculum,
         generation=inputs.cfg.generation,

@@ -24,6 +24,7 @@ from transformers import TrainerCallback
 from rlkd.config import WandbConfig
 from rlkd.errors import ConfigError, redact
 from rlkd.io import append_jsonl, read_jsonl
+from rlkd.threads import POLICY
 from rlkd.training.checkpoints import METRICS_FILE
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,16 @@ class MetricsJSONLCallback(TrainerCallback):
             elif isinstance(value, (str, bool)):
                 record[key] = value
         append_jsonl(self.path, record)
+
+
+class ThreadPolicyCallback(TrainerCallback):
+    """Re-checks torch's CPU thread count (rlkd.threads) between optimizer steps, where no torch op is running."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        POLICY.adjust()  # the first call measures for a moment; later ones use the load since the last check
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        POLICY.adjust()
 
 
 def stop_orphaned_wandb_services(wait: float = 0.0) -> int:

@@ -1,0 +1,61 @@
+"""rlkd.threads: torch uses the cores other processes leave free, and a pinned count is left alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import torch
+
+from rlkd import threads
+
+
+def test_counts_other_processes_from_proc_stat(monkeypatch):
+    """Two cores, the box 1.5 cores busier than this process: one thread left. The arithmetic, not the box."""
+    ticks = iter([1000, 1000 + 150 * 30])  # 30 s later, 150 busy ticks/s over the box (hz 100)
+    clock = iter([0.0, 30.0, 40.0])
+    monkeypatch.setattr(threads, "_busy_ticks", lambda: next(ticks))
+    monkeypatch.setattr(threads, "_cores", lambda: 2)
+    monkeypatch.setattr(threads.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(threads.time, "sleep", lambda s: None)
+    monkeypatch.setattr(threads.time, "process_time", iter([5.0, 5.0 + 0.5 * 30]).__next__)  # this process: 0.5
+    monkeypatch.delenv("RLKD_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        policy = threads.ThreadPolicy()
+        policy.hz = 100
+        assert policy.adjust() == 1  # 1.5 - 0.5 = one core kept busy by others, of two
+        assert torch.get_num_threads() == 1
+        assert policy.adjust() is None  # within RECHECK_SECONDS of the last check: nothing measured, nothing set
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_busy_loop_beside_rlkd_leaves_it_the_free_cores(monkeypatch):
+    monkeypatch.delenv("RLKD_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cores = threads._cores()
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(max(1, cores - 1))]
+    before = torch.get_num_threads()
+    try:
+        time.sleep(0.5)
+        chosen = threads.ThreadPolicy().adjust()
+        assert chosen == 1 and torch.get_num_threads() == 1, chosen
+    finally:
+        for loop in loops:
+            loop.kill()
+        torch.set_num_threads(before)
+
+
+def test_a_pinned_count_turns_the_policy_off(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setenv("RLKD_THREADS", "1")
+    try:
+        assert threads.ThreadPolicy().adjust() is None and torch.get_num_threads() == 1
+        monkeypatch.setenv("RLKD_THREADS", "auto")
+        monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's OpenMP setting is theirs too, whatever the load
+        assert threads.ThreadPolicy().adjust() is None and torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
