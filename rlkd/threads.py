@@ -2,11 +2,12 @@
 
 Why: torch takes one thread per core and OpenMP's threads spin-wait for each other. Alone that is fastest (the
 demo's SFT step 1.5x faster with 2 threads than 1 on 2 cores), but beside one other CPU-bound process the same
-2 threads ran 2.3x slower than 1 thread, and beside two 3x slower (benchmarks/threads.py, docs/benchmarks.md): a
-spinning thread waits for a sibling that is descheduled. So rlkd counts the cores other processes keep busy
-(/proc/stat minus this process's own CPU time) and uses the rest, at least one. Two adaptive processes settle
-at a fair share: each sees the other using about half the box. Ranks of one launch split the cores between them.
-rlkd.training.tracking.ThreadPolicyCallback re-checks between optimizer steps, the offline generator per batch.
+2 threads ran 2.1-2.3x slower than 1 thread, and beside two 3-10x slower (benchmarks/threads.py, two runs in
+docs/benchmarks.md): a spinning thread waits for a sibling that is descheduled. So rlkd counts the cores other
+processes keep busy (/proc/stat minus this process's own CPU time) and uses the rest, at least one. Two adaptive
+processes settle at a fair share: each sees the other using about half the box. Ranks of one launch split the
+cores between them. rlkd.training.tracking.ThreadPolicyCallback re-checks between optimizer steps, the offline
+generator per batch.
 
 `RLKD_THREADS=N` (or `OMP_NUM_THREADS`) pins the count and turns this off. At the demo's size 1 and 2 threads give
 bit-identical results (measured); for other models a thread count can change float summation order, so a run that
@@ -64,6 +65,9 @@ class ThreadPolicy:
 
     def __init__(self) -> None:
         pinned = os.environ.get("RLKD_THREADS", "auto").strip().lower()
+        if pinned != "auto" and not (pinned.isdigit() and int(pinned) > 0):
+            logger.warning("RLKD_THREADS=%r is neither a positive number nor 'auto': using 'auto'", pinned)
+            pinned = "auto"
         self.pinned = pinned if pinned != "auto" else os.environ.get("OMP_NUM_THREADS")
         self.hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
         self.last: tuple[float, float, int] | None = None

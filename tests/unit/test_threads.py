@@ -59,3 +59,12 @@ def test_a_pinned_count_turns_the_policy_off(monkeypatch):
         assert threads.ThreadPolicy().adjust() is None and torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_mistyped_count_is_said_and_falls_back_to_auto(monkeypatch, caplog):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    for value in ("two", "0", "-1"):
+        monkeypatch.setenv("RLKD_THREADS", value)
+        with caplog.at_level("WARNING", logger="rlkd.threads"):
+            policy = threads.ThreadPolicy()
+        assert policy.pinned is None and f"RLKD_THREADS={value!r}" in caplog.text
