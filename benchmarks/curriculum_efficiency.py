@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from rlkd.commands.demo import stage_configs
     from rlkd.config import load_config
+    from rlkd.io import atomic_write_json
     from rlkd.training.rewards import resolve_reward
 
     out = Path(args.out)
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
             res = train_arm(grpo, problems, accuracy, args.eval_every, budget)
             accuracy.close()
             runs.append({"seed": seed, **res})
-            results_path.write_text(json.dumps(results, indent=1))
+            atomic_write_json(results_path, results)  # a sweep killed mid-write keeps its finished runs
             last = res["curve"][-1]
             print(
                 f"{name:<24} seed {seed}: on {last['on']:.3f} off {last['off']:.3f}  {res['steps']} steps, "
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
     summary = summarise({n: results[n] for n in arms if n in results})
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_json(out / "summary.json", summary)
     plot({n: results[n] for n in arms if n in results}, out / "curriculum_efficiency.png")
     print(json.dumps(summary, indent=1))
 
