@@ -45,6 +45,28 @@ ARMS = {
 MODES = ("on", "off")
 
 
+def arm_config(config: str, overrides: list[str], name: str, seed: int, base: Path, run_dir: Path):
+    """The GRPO stage's config for one arm and seed: the demo's stage (filter + curriculum on the student's pass
+    rates), the arm's overrides, W&B off; vanilla drops the pass rates and samples every prompt like TRL."""
+    import dataclasses
+
+    from demo_seeds import asks_uniform
+
+    from rlkd.commands.demo import stage_configs
+    from rlkd.config import load_config
+
+    cfg = load_config(config, [*overrides, *ARMS[name], f"grpo.seed={seed}"])
+    grpo = stage_configs(cfg, base)["grpo"]
+    grpo = dataclasses.replace(
+        grpo, grpo={**grpo.grpo, "output_dir": str(run_dir)}, wandb=dataclasses.replace(grpo.wandb, mode="disabled")
+    )
+    if asks_uniform(ARMS[name]):
+        grpo = dataclasses.replace(
+            grpo, curriculum=dataclasses.replace(grpo.curriculum, name="uniform", pass_rates=None)
+        )
+    return grpo
+
+
 def held_out(cfg, n: int) -> dict:
     """mode -> (prompts, solutions, thinking) for the first `n` held-out problems, asked in that mode."""
     from rlkd.commands.eval import eval_rows
@@ -222,12 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     import logging
 
     logging.disable(logging.WARNING)
-    import dataclasses
-
     from demo_seeds import build_student
 
-    from rlkd.commands.demo import stage_configs
-    from rlkd.config import load_config
     from rlkd.io import atomic_write_json
     from rlkd.training.rewards import resolve_reward
 
@@ -243,18 +261,7 @@ def main(argv: list[str] | None = None) -> None:
             runs = results.setdefault(name, [])
             if any(r["seed"] == seed for r in runs):
                 continue
-            cfg = load_config(args.config, [*args.overrides, *ARMS[name], f"grpo.seed={seed}"])
-            grpo = stage_configs(cfg, base)["grpo"]
-            run_dir = out / f"{name}-{seed}"
-            grpo = dataclasses.replace(
-                grpo,
-                grpo={**grpo.grpo, "output_dir": str(run_dir)},
-                wandb=dataclasses.replace(grpo.wandb, mode="disabled"),
-            )
-            if cfg.curriculum.name == "uniform":  # the demo's stages curate; vanilla is TRL's sampling over everything
-                grpo = dataclasses.replace(
-                    grpo, curriculum=dataclasses.replace(grpo.curriculum, name="uniform", pass_rates=None)
-                )
+            grpo = arm_config(args.config, args.overrides, name, seed, base, out / f"{name}-{seed}")
             # the same planned steps (the schedule's course) for every arm; arms that generate more per step stop
             # at vanilla's tokens first
             vanilla = [r for r in results.get("vanilla", []) if r["seed"] == seed]

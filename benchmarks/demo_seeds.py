@@ -49,6 +49,19 @@ def build_student(config: str, overrides: list[str], out: Path, model_args: dict
     return base, base / "passrate.jsonl", json.loads(before.read_text())
 
 
+def asks_uniform(arm: list[str]) -> bool:
+    """Whether an arm's own overrides ask for TRL's uniform sampling. Not the merged config's curriculum.name: the
+    demo config leaves it at its default, `uniform`, which the demo's stage replaces with the Gaussian curriculum,
+    so testing the merged config turned every arm into uniform sampling (how demo_seeds once disagreed with
+    `make demo`)."""
+    import yaml
+
+    return any(
+        kv.partition("=")[0].strip() == "curriculum.name" and yaml.safe_load(kv.partition("=")[2]) == "uniform"
+        for kv in arm
+    )
+
+
 def run_arm(config: str, overrides: list[str], base: Path, arm: list[str], seed: int, out: Path) -> dict:
     from rlkd.commands.demo import mode_scores, stage_configs
     from rlkd.commands.eval import run_eval
@@ -57,7 +70,7 @@ def run_arm(config: str, overrides: list[str], base: Path, arm: list[str], seed:
 
     cfg = load_config(config, [*overrides, *arm, f"grpo.seed={seed}"])
     grpo = stage_configs(cfg, base)["grpo"]
-    if cfg.curriculum.name == "uniform":  # the demo's stage curates; an arm may ask for TRL's sampling instead
+    if asks_uniform(arm):  # the demo's stage curates; an arm may ask for uniform sampling over the filtered pool
         grpo = dataclasses.replace(grpo, curriculum=dataclasses.replace(grpo.curriculum, name="uniform"))
     run_dir = out / f"grpo-{_key(overrides, arm, seed)}"
     grpo = dataclasses.replace(

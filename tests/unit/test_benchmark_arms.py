@@ -1,0 +1,58 @@
+"""The curriculum benchmarks compare arms of the demo's GRPO stage, so each arm must run the sampling it names.
+
+They once tested the merged config's `curriculum.name`, which the demo config leaves at its default (`uniform`):
+every arm then ran uniform sampling, and demo_seeds disagreed with `make demo` on the same student and seed.
+"""
+
+import importlib.util
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(REPO / "benchmarks"))  # curriculum_efficiency imports demo_seeds as a sibling
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "curriculum_efficiency", REPO / "benchmarks" / "curriculum_efficiency.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+@pytest.mark.parametrize(
+    "arm, uniform",
+    [
+        (["curriculum.name=uniform"], True),
+        (["curriculum.name='uniform'", "grpo.max_steps=4"], True),
+        ([], False),
+        (["curriculum.dynamic_sampling=mask"], False),
+        (["curriculum.name=online"], False),
+    ],
+)
+def test_an_arm_asks_for_uniform_only_by_its_own_overrides(bench, arm, uniform):
+    from demo_seeds import asks_uniform
+
+    assert asks_uniform(arm) is uniform
+
+
+def test_each_arm_runs_the_sampling_it_names(bench, tmp_path):
+    config = str(REPO / "configs" / "tiny-cpu.yaml")
+    runs = {name: bench.arm_config(config, [], name, 1, tmp_path, tmp_path / name) for name in bench.ARMS}
+    assert runs["vanilla"].curriculum.name == "uniform" and runs["vanilla"].curriculum.pass_rates is None
+    for name in ("paper", "filter+gaussian+mask", "filter+gaussian+refill"):
+        assert runs[name].curriculum.name == "gaussian", name
+        assert runs[name].curriculum.pass_rates == str(tmp_path / "passrate.jsonl"), name
+    assert runs["online+refill+skip"].curriculum.name == "online"
+    assert (
+        runs["paper"].curriculum.min_pass_rate is None and runs["filter+gaussian+mask"].curriculum.min_pass_rate == 0.0
+    )
+    assert runs["filter+gaussian+refill"].curriculum.dynamic_sampling == "refill"
+    assert {r.grpo["seed"] for r in runs.values()} == {1}
+    assert all(r.wandb.mode == "disabled" for r in runs.values())
