@@ -144,18 +144,8 @@ def train_arm(cfg, problems: dict, accuracy, eval_every: int, token_budget: floa
     runtime = inputs.curriculum
     sampler = runtime.sampler
     overhead = runtime.hook_seconds + (sampler.decide_seconds if sampler is not None else 0.0)
-    zero = [
-        h.get(
-            "dynamic_sampling/trained_zero_variance_frac",
-            h.get("curriculum/frac_masked", h.get("curriculum/frac_zero_variance_groups")),
-        )
-        for h in logs
-    ]
-    informative = sum(
-        h.get("dynamic_sampling/trained_groups", cfg.grpo["per_device_train_batch_size"] / trainer.num_generations)
-        * (1 - (z or 0.0))
-        for h, z in zip(logs, zero)
-    )
+    groups = cfg.grpo["per_device_train_batch_size"] / trainer.num_generations
+    signal = batch_signal(logs, groups)
     return {
         "curve": curve,
         "steps": trainer.state.global_step,
@@ -163,10 +153,31 @@ def train_arm(cfg, problems: dict, accuracy, eval_every: int, token_budget: floa
         "train_seconds": watch.wall(),
         "step_seconds": sum(h["step_time"] for h in logs),
         "overhead_seconds": overhead,
-        "zero_variance_trained": sum(z or 0.0 for z in zero) / max(1, len(zero)),
-        "zero_variance_drawn": sum(h.get("curriculum/frac_zero_variance_groups", 0.0) for h in logs)
-        / max(1, len(logs)),
-        "tokens_per_informative_group": trainer.completion_tokens / max(informative, 1e-9),
+        **signal,
+        "tokens_per_informative_group": trainer.completion_tokens / max(signal["informative_groups"], 1e-9),
+    }
+
+
+def batch_signal(logs: list[dict], groups: float) -> dict:
+    """Zero-variance groups among those drawn and those trained, and the informative groups trained, from the
+    per-step logs. Refill logs its trained groups; masking takes its zero-variance groups out of the batch (they are
+    not trained, and the batch shrinks); without either, zero-variance groups are trained and carry no signal."""
+    drawn, trained, informative = [], [], 0.0
+    for h in logs:
+        zero_drawn = h.get("curriculum/frac_zero_variance_groups", 0.0)
+        if "dynamic_sampling/trained_zero_variance_frac" in h:
+            n, zero = h["dynamic_sampling/trained_groups"], h["dynamic_sampling/trained_zero_variance_frac"]
+        elif h.get("curriculum/frac_masked", 0.0) > 0:
+            n, zero = groups * (1 - h["curriculum/frac_masked"]), 0.0
+        else:
+            n, zero = groups, zero_drawn
+        drawn.append(zero_drawn)
+        trained.append(zero)
+        informative += n * (1 - zero)
+    return {
+        "zero_variance_drawn": sum(drawn) / max(1, len(drawn)),
+        "zero_variance_trained": sum(trained) / max(1, len(trained)),
+        "informative_groups": informative,
     }
 
 

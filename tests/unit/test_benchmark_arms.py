@@ -56,3 +56,25 @@ def test_each_arm_runs_the_sampling_it_names(bench, tmp_path):
     assert runs["filter+gaussian+refill"].curriculum.dynamic_sampling == "refill"
     assert {r.grpo["seed"] for r in runs.values()} == {1}
     assert all(r.wandb.mode == "disabled" for r in runs.values())
+
+
+def test_batch_signal_counts_what_each_dynamic_sampling_trains(bench):
+    off = {"curriculum/frac_zero_variance_groups": 0.5, "curriculum/frac_masked": 0.0}
+    mask = {"curriculum/frac_zero_variance_groups": 0.25, "curriculum/frac_masked": 0.25}
+    refill = {
+        "curriculum/frac_zero_variance_groups": 0.5,
+        "dynamic_sampling/trained_groups": 16,
+        "dynamic_sampling/trained_zero_variance_frac": 0.125,
+        "curriculum/frac_masked": 0.125,
+    }
+    vanilla = {"curriculum/frac_zero_variance_groups": 0.75}  # no curriculum: nothing masked, nothing refilled
+    assert bench.batch_signal([off], 16) == {
+        "zero_variance_drawn": 0.5,
+        "zero_variance_trained": 0.5,
+        "informative_groups": 8,
+    }
+    assert bench.batch_signal([mask], 16)["zero_variance_trained"] == 0.0  # masked groups are out of the batch
+    assert bench.batch_signal([mask], 16)["informative_groups"] == 12
+    assert bench.batch_signal([refill], 16)["informative_groups"] == 14
+    both = bench.batch_signal([vanilla, off], 16)
+    assert both["zero_variance_trained"] == 0.625 and both["informative_groups"] == 4 + 8
