@@ -46,25 +46,11 @@ MODES = ("on", "off")
 
 
 def arm_config(config: str, overrides: list[str], name: str, seed: int, base: Path, run_dir: Path):
-    """The GRPO stage's config for one arm and seed: the demo's stage (filter + curriculum on the student's pass
-    rates), the arm's overrides, W&B off; vanilla drops the pass rates and samples every prompt like TRL."""
-    import dataclasses
+    """The GRPO stage's config for one arm and seed (demo_seeds.arm_config); vanilla drops the pass rates and
+    samples every prompt like TRL."""
+    from demo_seeds import arm_config as demo_arm_config
 
-    from demo_seeds import asks_uniform
-
-    from rlkd.commands.demo import stage_configs
-    from rlkd.config import load_config
-
-    cfg = load_config(config, [*overrides, *ARMS[name], f"grpo.seed={seed}"])
-    grpo = stage_configs(cfg, base)["grpo"]
-    grpo = dataclasses.replace(
-        grpo, grpo={**grpo.grpo, "output_dir": str(run_dir)}, wandb=dataclasses.replace(grpo.wandb, mode="disabled")
-    )
-    if asks_uniform(ARMS[name]):
-        grpo = dataclasses.replace(
-            grpo, curriculum=dataclasses.replace(grpo.curriculum, name="uniform", pass_rates=None)
-        )
-    return grpo
+    return demo_arm_config(config, overrides, base, ARMS[name], seed, run_dir, uniform_keeps_filter=False)
 
 
 def held_out(cfg, n: int) -> dict:

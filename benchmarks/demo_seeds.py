@@ -50,32 +50,54 @@ def build_student(config: str, overrides: list[str], out: Path, model_args: dict
 
 
 def asks_uniform(arm: list[str]) -> bool:
-    """Whether an arm's own overrides ask for TRL's uniform sampling. Not the merged config's curriculum.name: the
-    demo config leaves it at its default, `uniform`, which the demo's stage replaces with the Gaussian curriculum,
-    so testing the merged config turned every arm into uniform sampling (how demo_seeds once disagreed with
-    `make demo`)."""
-    import yaml
+    """Whether an arm's own overrides ask for uniform sampling. Not the merged config's curriculum.name: the demo
+    config leaves it at its default, `uniform`, which the demo's stage replaces with the Gaussian curriculum, so
+    testing the merged config turned every arm into uniform sampling (how demo_seeds once disagreed with
+    `make demo`). The overrides are read by the config loader's own parser."""
+    from rlkd.config.loader import apply_override
 
-    return any(
-        kv.partition("=")[0].strip() == "curriculum.name" and yaml.safe_load(kv.partition("=")[2]) == "uniform"
-        for kv in arm
-    )
+    raw: dict = {}
+    for override in arm:
+        apply_override(raw, override)
+    return (raw.get("curriculum") or {}).get("name") == "uniform"
 
 
-def run_arm(config: str, overrides: list[str], base: Path, arm: list[str], seed: int, out: Path) -> dict:
-    from rlkd.commands.demo import mode_scores, stage_configs
-    from rlkd.commands.eval import run_eval
-    from rlkd.commands.train import run_training
+def arm_config(
+    config: str,
+    overrides: list[str],
+    base: Path,
+    arm: list[str],
+    seed: int,
+    run_dir: Path,
+    *,
+    uniform_keeps_filter: bool = True,
+):
+    """The demo's GRPO stage (filter + curriculum on the student's pass rates at `base`) with the arm's overrides
+    and seed, writing to `run_dir`, W&B off. An arm asking for `uniform` gets uniform order over the filtered pool,
+    or, with `uniform_keeps_filter=False`, TRL's sampling over every prompt (no pass rates)."""
+    from rlkd.commands.demo import stage_configs
     from rlkd.config import load_config
 
     cfg = load_config(config, [*overrides, *arm, f"grpo.seed={seed}"])
     grpo = stage_configs(cfg, base)["grpo"]
-    if asks_uniform(arm):  # the demo's stage curates; an arm may ask for uniform sampling over the filtered pool
-        grpo = dataclasses.replace(grpo, curriculum=dataclasses.replace(grpo.curriculum, name="uniform"))
-    run_dir = out / f"grpo-{_key(overrides, arm, seed)}"
     grpo = dataclasses.replace(
         grpo, grpo={**grpo.grpo, "output_dir": str(run_dir)}, wandb=dataclasses.replace(grpo.wandb, mode="disabled")
     )
+    if asks_uniform(arm):
+        pass_rates = grpo.curriculum.pass_rates if uniform_keeps_filter else None
+        grpo = dataclasses.replace(
+            grpo, curriculum=dataclasses.replace(grpo.curriculum, name="uniform", pass_rates=pass_rates)
+        )
+    return grpo
+
+
+def run_arm(config: str, overrides: list[str], base: Path, arm: list[str], seed: int, out: Path) -> dict:
+    from rlkd.commands.demo import mode_scores
+    from rlkd.commands.eval import run_eval
+    from rlkd.commands.train import run_training
+
+    run_dir = out / f"grpo-{_key(overrides, arm, seed)}"
+    grpo = arm_config(config, overrides, base, arm, seed, run_dir)
     t0 = time.monotonic()
     run_training(grpo)
     minutes = (time.monotonic() - t0) / 60

@@ -78,3 +78,13 @@ def test_batch_signal_counts_what_each_dynamic_sampling_trains(bench):
     assert bench.batch_signal([refill], 16)["informative_groups"] == 14
     both = bench.batch_signal([vanilla, off], 16)
     assert both["zero_variance_trained"] == 0.625 and both["informative_groups"] == 4 + 8
+
+
+def test_demo_seeds_uniform_arm_keeps_the_filtered_pool(bench, tmp_path):
+    from demo_seeds import arm_config
+
+    config = str(REPO / "configs" / "tiny-cpu.yaml")
+    demo = arm_config(config, [], tmp_path, [], 0, tmp_path / "demo")
+    uniform = arm_config(config, [], tmp_path, ["curriculum.name=uniform"], 0, tmp_path / "uniform")
+    assert demo.curriculum.name == "gaussian" and demo.grpo["output_dir"] == str(tmp_path / "demo")
+    assert uniform.curriculum.name == "uniform" and uniform.curriculum.pass_rates == str(tmp_path / "passrate.jsonl")
