@@ -33,7 +33,9 @@ RUN_ID_RETRIES = 10
 
 
 class MetricsJSONLCallback(TrainerCallback):
-    """Appends each log event (on the main process) to <output_dir>/metrics.jsonl."""
+    """Appends each log event (on the main process) to <output_dir>/metrics.jsonl, with the torch CPU thread count
+    it ran at (`cpu_threads`): on some CPUs the count changes the float results (rlkd.threads), and the auto
+    policy changes it with the box's load, so the record says when a rerun cannot match bit for bit."""
 
     def __init__(self, output_dir: str | Path):
         self.path = Path(output_dir) / METRICS_FILE
@@ -41,7 +43,9 @@ class MetricsJSONLCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
-        record: dict[str, Any] = {"step": state.global_step}
+        import torch
+
+        record: dict[str, Any] = {"step": state.global_step, "cpu_threads": torch.get_num_threads()}
         for key, value in logs.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 record[key] = value if math.isfinite(value) else str(value)

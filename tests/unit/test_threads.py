@@ -68,3 +68,23 @@ def test_a_mistyped_count_is_said_and_falls_back_to_auto(monkeypatch, caplog):
         with caplog.at_level("WARNING", logger="rlkd.threads"):
             policy = threads.ThreadPolicy()
         assert policy.pinned is None and f"RLKD_THREADS={value!r}" in caplog.text
+
+
+def test_metrics_jsonl_records_the_thread_count_each_step_ran_at(tmp_path):
+    """The count can change a run's digits on some CPUs, so each record carries it; a change shows step by step."""
+    from types import SimpleNamespace
+
+    from rlkd.io import read_jsonl
+    from rlkd.training.tracking import MetricsJSONLCallback
+
+    callback, state = MetricsJSONLCallback(tmp_path), SimpleNamespace(is_world_process_zero=True, global_step=1)
+    before = torch.get_num_threads()
+    try:
+        for threads_now in (1, 2):
+            torch.set_num_threads(threads_now)
+            callback.on_log(None, state, None, logs={"loss": 0.5})
+            state.global_step += 1
+    finally:
+        torch.set_num_threads(before)
+    records = read_jsonl(tmp_path / "metrics.jsonl")
+    assert [(r["step"], r["cpu_threads"], r["loss"]) for r in records] == [(1, 1, 0.5), (2, 2, 0.5)]
