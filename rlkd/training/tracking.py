@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 RUN_ID_RETRIES = 10
 
 
+# A field only metrics.jsonl records (TRL's WandbCallback never sees it), so a W&B replay leaves it out.
+THREADS_KEY = "cpu_threads"
+
+
 class MetricsJSONLCallback(TrainerCallback):
     """Appends each log event (on the main process) to <output_dir>/metrics.jsonl, with the torch CPU thread count
     it ran at (`cpu_threads`): on some CPUs the count changes the float results (rlkd.threads), and the auto
@@ -45,7 +49,7 @@ class MetricsJSONLCallback(TrainerCallback):
             return
         import torch
 
-        record: dict[str, Any] = {"step": state.global_step, "cpu_threads": torch.get_num_threads()}
+        record: dict[str, Any] = {"step": state.global_step, THREADS_KEY: torch.get_num_threads()}
         for key, value in logs.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 record[key] = value if math.isfinite(value) else str(value)
@@ -195,7 +199,11 @@ def replay_metrics(run, metrics_path: Path, after: int, upto: int) -> None:
         step = record.get("step", 0)
         if not after < step <= upto:
             continue
-        logs = {k: float(v) if v in ("nan", "inf", "-inf") else v for k, v in record.items() if k != "step"}
+        logs = {
+            k: float(v) if v in ("nan", "inf", "-inf") else v
+            for k, v in record.items()
+            if k not in ("step", THREADS_KEY)
+        }
         for key in _SUMMARY_ONLY:
             if key in logs:
                 run.summary[key] = logs.pop(key)
