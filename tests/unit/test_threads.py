@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
@@ -88,3 +89,21 @@ def test_metrics_jsonl_records_the_thread_count_each_step_ran_at(tmp_path):
         torch.set_num_threads(before)
     records = read_jsonl(tmp_path / "metrics.jsonl")
     assert [(r["step"], r["cpu_threads"], r["loss"]) for r in records] == [(1, 1, 0.5), (2, 2, 0.5)]
+
+
+def test_a_wandb_replay_logs_what_the_run_logged_and_not_the_thread_count(tmp_path):
+    """After a kill -9, steps W&B lost are logged again from metrics.jsonl; the thread count is a metrics.jsonl-only
+    field, so replaying it would log a metric the uninterrupted run never did (test_resume counts them)."""
+    from types import SimpleNamespace
+
+    from rlkd.io import append_jsonl
+    from rlkd.training.tracking import replay_metrics
+
+    for step in (1, 2, 3):
+        append_jsonl(tmp_path / "metrics.jsonl", {"step": step, "cpu_threads": 2, "loss": 0.5, "reward": "nan"})
+    logged = []
+    run = SimpleNamespace(log=logged.append, summary={})
+    replay_metrics(run, tmp_path / "metrics.jsonl", after=1, upto=2)
+    assert len(logged) == 1 and logged[0]["train/global_step"] == 2
+    assert logged[0]["train/loss"] == 0.5 and math.isnan(logged[0]["train/reward"])
+    assert not any("cpu_threads" in key for key in logged[0])
