@@ -2,7 +2,7 @@
 digit counts and op, e.g. `2-2` = two-digit minus two-digit) and reasoning mode, for the demo's arithmetic task.
 
     PYTHONPATH=. python benchmarks/eval_by_shape.py runs/demo/sft runs/demo/grpo          # SFT student, RL student
-    PYTHONPATH=. python benchmarks/eval_by_shape.py runs/demo/sft --samples 8 key=value  # pass@8 too; overrides
+    PYTHONPATH=. python benchmarks/eval_by_shape.py runs/demo/sft --samples 8 --overrides key=value  # pass@8 too
 
 `rlkd eval` reports one number per mode; this splits it, so a change can be traced to the problems it moved (the
 per-digit counts in docs/sft-eval.md). Everything goes through rlkd's own route: the config's held-out rows
@@ -17,12 +17,11 @@ from collections import Counter
 
 
 def shape(question: str) -> str:
-    """'47+8' → '2+1'."""
-    for op in "+-*":
-        if op in question[1:]:
-            a, b = question.split(op, 1)
-            return f"{len(a)}{op}{len(b)}"
-    return "?"
+    """'47+8' → '2+1', read by the demo teacher's own parser."""
+    from rlkd.demo.teacher import parse_question
+
+    a, op, b = parse_question(question)
+    return f"{len(str(a))}{op}{len(str(b))}"
 
 
 def main(argv: list[str] | None = None) -> None:
